@@ -1,0 +1,8 @@
+"""fastffnn: feedforward neural networks trained by a Numba-compiled core,
+behind a scikit-learn estimator."""
+
+from fastffnn._jit import configure_threading_layer
+
+configure_threading_layer()
+
+__version__ = "0.1.0"

@@ -1,0 +1,80 @@
+"""Every jit option and the threading-layer choice, defined once.
+
+Kernels import :func:`kernel` (parallel) or :func:`serial` from here and never
+pass options of their own: numba's cache key ignores jit options, so options
+switched anywhere else would silently reuse stale machine code.
+"""
+
+import ctypes
+import glob
+import os
+import sys
+
+import numba
+
+# ``fastmath`` without "nnan"/"ninf": keeps np.isnan / np.isfinite working
+# (a blanket fastmath=True made np.isnan(nan) return False here), while
+# "reassoc" and "contract" still let reductions and FMAs vectorize.
+FASTMATH = {"reassoc", "contract", "arcp", "nsz"}
+
+# error_model="numpy": division follows IEEE (inf/nan) instead of raising, which
+# lets division loops vectorize (7x faster here). cache=True: a second process
+# loads machine code from __pycache__ instead of compiling (0.3 s vs ~5 s).
+# nogil=True: compiled predict and training release the GIL.
+JIT_OPTIONS = {
+    "cache": True,
+    "nogil": True,
+    "error_model": "numpy",
+    "fastmath": FASTMATH,
+}
+
+
+def kernel(function):
+    """Compile ``function`` as a parallel kernel (its ``prange`` loops run on threads)."""
+    return numba.njit(parallel=True, **JIT_OPTIONS)(function)
+
+
+def serial(function):
+    """Compile ``function`` without parallel loops (drivers that call kernels and BLAS)."""
+    return numba.njit(parallel=False, **JIT_OPTIONS)(function)
+
+
+def _load_pip_tbb():
+    """Make a pip-installed libtbb visible to numba's loader.
+
+    ``pip install tbb`` puts libtbb.so.12 in ``<prefix>/lib``, where numba does
+    not look (numba issues 6108, 7148, 9740); loading it globally first lets
+    numba's tbb layer find it.
+    """
+    for prefix in dict.fromkeys([sys.prefix, sys.base_prefix]):
+        for path in sorted(glob.glob(os.path.join(prefix, "lib", "libtbb.so.12*"))):
+            try:
+                ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+                return True
+            except OSError:
+                continue
+    return False
+
+
+def configure_threading_layer():
+    """Pick numba's threading layer before the first parallel region runs.
+
+    Why not numba's default here: its ``omp`` layer busy-waits after each
+    parallel region and fights OpenBLAS's threads, which made a GEMM next to a
+    prange loop 8x slower on this 2-core machine (benchmarks/threading_layers.py
+    re-measures it on the training epoch). ``tbb`` parks its workers and costs
+    ~2 us per region; ``workqueue`` never spins either but costs ~90 us per
+    region, so it is only the fallback. A user's explicit NUMBA_THREADING_LAYER
+    wins.
+    """
+    if os.environ.get("NUMBA_THREADING_LAYER"):
+        return
+    if _load_pip_tbb():
+        numba.config.THREADING_LAYER = "tbb"
+    else:
+        try:
+            from numba.np.ufunc import tbbpool  # noqa: F401  (system-wide TBB)
+
+            numba.config.THREADING_LAYER = "tbb"
+        except Exception:  # no usable TBB anywhere
+            numba.config.THREADING_LAYER = "workqueue"

@@ -1,0 +1,46 @@
+"""Optimizer steps on the flat parameter buffer (scikit-learn's update rules).
+
+``params``, ``grads`` and each state vector are 1-D arrays of one dtype holding
+every layer's weights and biases (see ``fastffnn.network``); hyperparameters
+arrive already cast to that dtype, so float32 training stays float32.
+"""
+
+import numpy as np
+from numba import prange
+
+from fastffnn._jit import kernel
+
+
+@kernel
+def adam_step(params, grads, first_moment, second_moment, step_size, beta_1, beta_2, epsilon):
+    """One Adam update, in place (Kingma & Ba, as scikit-learn's AdamOptimizer).
+
+    ``m = b1 m + (1 - b1) g``; ``v = b2 v + (1 - b2) g^2``;
+    ``params -= step_size * m / (sqrt(v) + epsilon)``, where the caller folds
+    the bias corrections into ``step_size = lr sqrt(1 - b2^t) / (1 - b1^t)``.
+    All arrays: (n_params,).
+    """
+    one = params.dtype.type(1)
+    for p in prange(params.size):
+        g = grads[p]
+        m = beta_1 * first_moment[p] + (one - beta_1) * g
+        v = beta_2 * second_moment[p] + (one - beta_2) * g * g
+        first_moment[p] = m
+        second_moment[p] = v
+        params[p] -= step_size * m / (np.sqrt(v) + epsilon)
+
+
+@kernel
+def sgd_step(params, grads, velocity, learning_rate, momentum, nesterov):
+    """One SGD update with (Nesterov) momentum, in place, as scikit-learn's.
+
+    ``velocity = momentum * velocity - lr * g``; then ``params += velocity``,
+    or with Nesterov ``params += momentum * velocity - lr * g``.
+    All arrays: (n_params,).
+    """
+    for p in prange(params.size):
+        update = momentum * velocity[p] - learning_rate * grads[p]
+        velocity[p] = update
+        if nesterov:
+            update = momentum * update - learning_rate * grads[p]
+        params[p] += update

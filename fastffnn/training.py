@@ -1,0 +1,236 @@
+"""The compiled training loop: forward (F1-F3), backward (B1-B4) with the
+fused seed (C4), penalties (R1, R2), and whole epochs of mini-batch updates.
+
+A whole epoch (shuffle, every mini-batch's gather, forward, backward and
+optimizer step) is one call from Python: per-batch Python calls would cost
+tens to hundreds of microseconds each, an epoch call about one.
+
+Data arrive in the user's layout: ``X`` (n_samples, n^[0]) and ``Y``
+(n_samples, n^[L]) C-ordered, which are A^[0] and the targets of MATH.md in
+Fortran order; ``s`` (n_samples,) holds the sample weights.
+"""
+
+import numpy as np
+from numba import prange
+
+from fastffnn._jit import kernel, serial
+from fastffnn.kernels.activations import SOFTMAX, activation_backward, activation_forward
+from fastffnn.kernels.costs import (
+    add_l2_gradient,
+    fused_seed,
+    logistic_cross_entropy,
+    softmax_cross_entropy,
+    squared_norm,
+)
+from fastffnn.kernels.linear import linear_backward_input, linear_backward_params, linear_forward
+from fastffnn.kernels.optimizers import adam_step, sgd_step
+from fastffnn.network import layer_parameters, layer_workspace
+
+ADAM, SGD = 0, 1
+
+#: Examples per chunk when predicting: bounds the activation workspace.
+PREDICT_CHUNK = 4096
+
+
+@serial
+def forward(A0, params, sizes, codes, activations, capacity):
+    """F1-F2 through every layer; returns A^[L], a view of ``activations``.
+
+    A0: (n^[0], m), m <= capacity; ``activations`` is a workspace buffer
+    (``fastffnn.network.layer_workspace``) that receives every A^[l].
+    """
+    m = A0.shape[1]
+    W, b = layer_parameters(params, sizes, 1)
+    A = layer_workspace(activations, sizes, 1, m, capacity)
+    linear_forward(W, b, A0, A)
+    activation_forward(codes[0], A, A)
+    for l in range(2, sizes.size):
+        W, b = layer_parameters(params, sizes, l)
+        A_prev = A
+        A = layer_workspace(activations, sizes, l, m, capacity)
+        linear_forward(W, b, A_prev, A)
+        activation_forward(codes[l - 1], A, A)
+    return A
+
+
+@serial
+def cost(A, Y, s, params, sizes, codes, alpha):
+    """F3 with R1: the cross-entropy of the output (C1-C3) plus the L2 penalty.
+
+    A, Y: (n^[L], m); s: (m,). The cost follows the output activation:
+    softmax -> C2, logistic -> C1 (one unit) or C3 (several).
+    """
+    if codes[codes.size - 1] == SOFTMAX:
+        loss = softmax_cross_entropy(A, Y, s)
+    else:
+        loss = logistic_cross_entropy(A, Y, s)
+    if alpha > 0:
+        penalty = A.dtype.type(0)
+        for l in range(1, sizes.size):
+            W, b = layer_parameters(params, sizes, l)
+            penalty += squared_norm(W)
+        loss += A.dtype.type(0.5) * alpha * penalty / np.sum(s)
+    return loss
+
+
+@serial
+def backward(A0, Y, s, params, sizes, codes, alpha, activations, deltas, capacity, grads):
+    """B1-B4 seeded with the fused seed C4, plus R1's gradient; fills ``grads``.
+
+    A0: (n^[0], m); Y: (n^[L], m); s: (m,); ``activations`` holds the forward
+    pass of this batch, ``deltas`` is a workspace for every dZ^[l];
+    ``grads`` is a flat buffer laid out like ``params``.
+    """
+    L = sizes.size - 1
+    m = A0.shape[1]
+    A_out = layer_workspace(activations, sizes, L, m, capacity)
+    dZ = layer_workspace(deltas, sizes, L, m, capacity)
+    fused_seed(A_out, Y, s, dZ)
+    l2_scale = alpha / np.sum(s)
+    for l in range(L, 0, -1):
+        W, b = layer_parameters(params, sizes, l)
+        dW, db = layer_parameters(grads, sizes, l)
+        dZ = layer_workspace(deltas, sizes, l, m, capacity)
+        if l > 1:
+            A_prev = layer_workspace(activations, sizes, l - 1, m, capacity)
+            linear_backward_params(dZ, A_prev, dW, db)
+            dA_prev = layer_workspace(deltas, sizes, l - 1, m, capacity)
+            linear_backward_input(dZ, W, dA_prev)
+            activation_backward(codes[l - 2], A_prev, dA_prev, dA_prev)
+        else:
+            linear_backward_params(dZ, A0, dW, db)
+        if alpha > 0:
+            add_l2_gradient(W, l2_scale, dW)
+
+
+@serial
+def loss_and_gradient(A0, Y, s, params, sizes, codes, alpha, activations, deltas, capacity, grads):
+    """J (F3, R1, R2) of one batch and its gradient into ``grads``; returns J."""
+    A_out = forward(A0, params, sizes, codes, activations, capacity)
+    loss = cost(A_out, Y, s, params, sizes, codes, alpha)
+    backward(A0, Y, s, params, sizes, codes, alpha, activations, deltas, capacity, grads)
+    return loss
+
+
+@kernel
+def gather_batch(X, Y, s, order, start, X_batch, Y_batch, s_batch):
+    """Copy examples ``order[start:start + m]`` into the batch buffers.
+
+    X: (n_samples, n^[0]); Y: (n_samples, n^[L]); s: (n_samples,);
+    X_batch: (m, n^[0]), Y_batch: (m, n^[L]), s_batch: (m,), outputs.
+    """
+    for k in prange(X_batch.shape[0]):
+        row = order[start + k]
+        X_batch[k, :] = X[row, :]
+        Y_batch[k, :] = Y[row, :]
+        s_batch[k] = s[row]
+
+
+@serial
+def _optimizer_step(params, grads, state, solver, hyper, nesterov, t):
+    """Apply one update of ``solver``; returns the new Adam step count ``t``.
+
+    ``state`` holds Adam's two moment vectors or SGD's velocity (first half);
+    ``hyper`` = [learning_rate, beta_1, beta_2, epsilon, momentum] in float64.
+    """
+    n = params.size
+    dtype = params.dtype.type
+    if solver == ADAM:
+        t += 1
+        step = hyper[0] * np.sqrt(1.0 - hyper[2] ** t) / (1.0 - hyper[1] ** t)
+        adam_step(
+            params,
+            grads,
+            state[:n],
+            state[n:],
+            dtype(step),
+            dtype(hyper[1]),
+            dtype(hyper[2]),
+            dtype(hyper[3]),
+        )
+    else:
+        sgd_step(params, grads, state[:n], dtype(hyper[0]), dtype(hyper[4]), nesterov)
+    return t
+
+
+@serial
+def train_epoch(
+    X,
+    Y,
+    s,
+    order,
+    rng,
+    shuffle,
+    batch_size,
+    params,
+    sizes,
+    codes,
+    alpha,
+    solver,
+    hyper,
+    nesterov,
+    t,
+    grads,
+    state,
+    X_batch,
+    Y_batch,
+    s_batch,
+    activations,
+    deltas,
+):
+    """One epoch of mini-batch training; returns ``(summed batch loss * m, t)``.
+
+    ``order`` (n_samples,) is the running permutation of the examples, shuffled
+    in place with the numpy Generator ``rng`` when ``shuffle``; otherwise
+    batches are read straight from X without copying. ``X_batch``, ``Y_batch``,
+    ``s_batch``, ``activations`` and ``deltas`` are workspaces for
+    ``batch_size`` examples; ``grads`` and ``state`` are preallocated too, so
+    an epoch allocates nothing of the size of X.
+    """
+    n_samples = X.shape[0]
+    if shuffle:
+        rng.shuffle(order)
+    total = 0.0
+    for start in range(0, n_samples, batch_size):
+        stop = min(start + batch_size, n_samples)
+        m = stop - start
+        if shuffle:
+            gather_batch(X, Y, s, order, start, X_batch[:m], Y_batch[:m], s_batch[:m])
+            loss = loss_and_gradient(
+                X_batch[:m].T, Y_batch[:m].T, s_batch[:m], params, sizes, codes, alpha,
+                activations, deltas, batch_size, grads,
+            )  # fmt: skip
+        else:
+            loss = loss_and_gradient(
+                X[start:stop].T, Y[start:stop].T, s[start:stop], params, sizes, codes, alpha,
+                activations, deltas, batch_size, grads,
+            )  # fmt: skip
+        t = _optimizer_step(params, grads, state, solver, hyper, nesterov, t)
+        total += float(loss) * m
+    return total, t
+
+
+@serial
+def full_batch_loss_and_gradient(X, Y, s, params, sizes, codes, alpha, activations, deltas, grads):
+    """J and its gradient over all of X at once, for L-BFGS. Returns J.
+
+    X: (n_samples, n^[0]); Y: (n_samples, n^[L]); s: (n_samples,); the
+    workspaces hold ``n_samples`` examples. X is used in place, not copied.
+    """
+    return loss_and_gradient(
+        X.T, Y.T, s, params, sizes, codes, alpha, activations, deltas, X.shape[0], grads
+    )
+
+
+@serial
+def predict_in_chunks(X, params, sizes, codes, activations, capacity, out):
+    """A^[L] for every row of X, written into ``out``, ``capacity`` rows at a time.
+
+    X: (n_samples, n^[0]); out: (n_samples, n^[L]); ``activations`` holds
+    ``capacity`` examples, so memory does not grow with n_samples.
+    """
+    n_samples = X.shape[0]
+    for start in range(0, n_samples, capacity):
+        stop = min(start + capacity, n_samples)
+        A_out = forward(X[start:stop].T, params, sizes, codes, activations, capacity)
+        out[start:stop, :] = A_out.T
