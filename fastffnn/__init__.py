@@ -5,4 +5,7 @@ from fastffnn._jit import configure_threading_layer
 
 configure_threading_layer()
 
+from fastffnn.estimator import FFNNClassifier  # noqa: E402  (after the threading layer)
+
 __version__ = "0.1.0"
+__all__ = ["FFNNClassifier", "__version__"]

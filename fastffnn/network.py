@@ -80,3 +80,23 @@ def layer_workspace(buffer, sizes, layer, m, capacity):
         offset += capacity * sizes[l]
     n = sizes[layer]
     return buffer[offset : offset + m * n].reshape((m, n)).T
+
+
+def glorot_parameters(sizes, init_activations, random_state, dtype):
+    """Initial flat parameter buffer, drawn as scikit-learn's MLPClassifier does.
+
+    Layer by layer, ``coef`` then ``intercept`` ~ U(-r, r) with
+    ``r = sqrt(factor / (fan_in + fan_out))``, ``factor`` 2 where
+    ``init_activations[l - 1]`` is logistic and 6 otherwise (Glorot & Bengio).
+    MLPClassifier uses its hidden activation for every layer, the output one
+    included: passing the same name L times reproduces its draws from the same
+    ``random_state`` exactly. Draws are float64, then cast.
+    """
+    coefs, intercepts = [], []
+    for l in range(1, len(sizes)):
+        factor = 2.0 if init_activations[l - 1] in ("logistic", "sigmoid") else 6.0
+        fan_in, fan_out = int(sizes[l - 1]), int(sizes[l])
+        bound = np.sqrt(factor / (fan_in + fan_out))
+        coefs.append(random_state.uniform(-bound, bound, (fan_in, fan_out)))
+        intercepts.append(random_state.uniform(-bound, bound, fan_out))
+    return pack_parameters(coefs, intercepts, dtype)

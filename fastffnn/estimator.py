@@ -1,0 +1,638 @@
+"""FFNNClassifier: a scikit-learn classifier trained by the compiled core.
+
+The estimator validates and converts at the boundary (scikit-learn's
+validation utilities, LabelBinarizer, sample and class weights) and keeps the
+bookkeeping scikit-learn users expect (``loss_curve_``, early stopping,
+warnings). Every number is computed in ``fastffnn.training``.
+"""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state, compute_sample_weight
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import type_of_target, unique_labels
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+
+from fastffnn.kernels.activations import ACTIVATION_CODES, LOGISTIC, SOFTMAX
+from fastffnn.network import glorot_parameters, pack_parameters, parameter_views, workspace_size
+from fastffnn.solvers import EpochRunner, OptimizerState, minimize_lbfgs
+from fastffnn.training import PREDICT_CHUNK, predict_in_chunks
+
+_HIDDEN_ACTIVATIONS = ("identity", "logistic", "sigmoid", "tanh", "relu")
+_SUPPORTED_TARGETS = ("binary", "multiclass", "multilabel-indicator")
+
+
+def _stochastic(estimator):
+    if estimator.solver not in ("sgd", "adam"):
+        raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
+                             f"{estimator.solver!r} is not stochastic.")  # fmt: skip
+    return True
+
+
+class FFNNClassifier(ClassifierMixin, BaseEstimator):
+    """Multi-layer perceptron classifier trained by a Numba-compiled core.
+
+    A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`:
+    same parameters, defaults and fitted attributes, with whole training
+    epochs in compiled code. The output layer follows the targets: one
+    logistic unit and binary cross-entropy for two classes, softmax and
+    categorical cross-entropy for more, one logistic unit per label for a
+    multi-label indicator matrix.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of int or int, default=(100,)
+        Units of each hidden layer.
+    activation : {"identity", "logistic", "tanh", "relu"} or list of them, default="relu"
+        Hidden activation; a list gives one per hidden layer ("sigmoid" is
+        accepted for "logistic").
+    solver : {"adam", "sgd", "lbfgs"}, default="adam"
+        Weight optimizer; lbfgs is full-batch scipy L-BFGS-B.
+    alpha : float, default=0.0001
+        L2 penalty strength (MATH.md R1).
+    batch_size : int or "auto", default="auto"
+        Mini-batch size; "auto" is ``min(200, n_samples)``.
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        SGD learning-rate schedule.
+    learning_rate_init : float, default=0.001
+        Initial learning rate (adam, sgd).
+    power_t : float, default=0.5
+        Exponent of the invscaling schedule.
+    max_iter : int, default=200
+        Epochs (adam, sgd) or iterations (lbfgs).
+    shuffle : bool, default=True
+        Shuffle the examples every epoch (adam, sgd).
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling and the early-stopping split.
+    tol : float, default=1e-4
+        Tolerance of the stopping rule.
+    verbose : bool or int, default=False
+        Print one line per epoch.
+    warm_start : bool, default=False
+        Start ``fit`` from the current weights.
+    momentum : float, default=0.9
+        SGD momentum.
+    nesterovs_momentum : bool, default=True
+        Use Nesterov's momentum (sgd).
+    early_stopping : bool, default=False
+        Hold out a stratified ``validation_fraction`` of the data, stop when its
+        accuracy stops improving and restore the best weights.
+    validation_fraction : float, default=0.1
+        Share of the data held out for early stopping.
+    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
+        Adam's parameters.
+    n_iter_no_change : int, default=10
+        Epochs without ``tol`` improvement before stopping.
+    max_fun : int, default=15000
+        Maximum loss evaluations (lbfgs).
+    class_weight : dict, "balanced" or None, default=None
+        Weights per class, multiplied into ``sample_weight`` (not for multi-label).
+    dtype : {"float32", "float64"} or None, default=None
+        Training precision. None follows X: float32 X trains in float32.
+
+    Attributes
+    ----------
+    classes_ : ndarray or list of ndarray
+        Class labels.
+    coefs_ : list of ndarray of shape (fan_in, fan_out)
+        Weights of each layer; the live parameters (writing or assigning
+        arrays of the same shapes changes predictions).
+    intercepts_ : list of ndarray of shape (fan_out,)
+        Biases of each layer.
+    loss_, best_loss_, loss_curve_ : float, float or None, list
+        Training loss (last, best, per epoch).
+    validation_scores_, best_validation_score_ : list or None, float or None
+        Held-out accuracy per epoch with early stopping.
+    n_iter_, t_ : int
+        Epochs run and training samples seen.
+    n_layers_, n_outputs_, out_activation_ : int, int, str
+        Network shape and output activation ("logistic" or "softmax").
+    n_features_in_, feature_names_in_ : int, ndarray
+        Input width and, for DataFrames, column names.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from fastffnn import FFNNClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = FFNNClassifier(hidden_layer_sizes=(20,), max_iter=300, random_state=0)
+    >>> clf = clf.fit(X, y)
+    >>> clf.predict(X[:3])
+    array([0, 0, 0])
+    >>> clf.predict_proba(X[:1]).shape
+    (1, 3)
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(_HIDDEN_ACTIVATIONS)), list, tuple],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "dtype": [StrOptions({"float32", "float64"}), type, None],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        class_weight=None,
+        dtype=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.class_weight = class_weight
+        self.dtype = dtype
+
+    # ------------------------------------------------------------------ fit
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to ``X`` (n_samples, n_features) and targets ``y``.
+
+        ``y`` holds class labels (any hashable values) or a multi-label
+        indicator matrix. ``sample_weight`` (n_samples,) weighs each example's
+        loss (MATH.md R2). Returns self.
+        """
+        incremental = self.warm_start and hasattr(self, "coefs_")
+        return self._fit(X, y, sample_weight, classes=None, incremental=False,
+                         keep_weights=incremental)  # fmt: skip
+
+    @available_if(_stochastic)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch of updates on ``(X, y)``, keeping weights and optimizer state.
+
+        ``classes`` (all labels that will ever appear) is required on the first
+        call unless ``y`` is a multi-label indicator matrix. Returns self.
+        """
+        first_call = not hasattr(self, "coefs_")
+        return self._fit(X, y, sample_weight, classes=classes, incremental=True,
+                         keep_weights=not first_call)  # fmt: skip
+
+    def _fit(self, X, y, sample_weight, *, classes, incremental, keep_weights):
+        hidden = self._hidden_sizes()
+        hidden_activations = self._hidden_activations(len(hidden))
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+
+        dtype = self._training_dtype(X) if not keep_weights else self._dtype
+        X, y = validate_data(
+            self, X, y, reset=not keep_weights, dtype=dtype, order="C",
+            multi_output=True, y_numeric=False,
+        )  # fmt: skip
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        Y = self._binarize(y, classes, incremental, keep_weights).astype(dtype, copy=False)
+        s = self._sample_weights(sample_weight, X, y, dtype)
+
+        n_outputs = Y.shape[1]
+        sizes = np.array([X.shape[1], *hidden, n_outputs], dtype=np.int64)
+        out_activation = "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
+        codes = np.array(
+            [ACTIVATION_CODES[a] for a in hidden_activations]
+            + [SOFTMAX if out_activation == "softmax" else LOGISTIC],
+            dtype=np.int64,
+        )
+
+        # Drawn afresh on every call, as scikit-learn does: the same random_state
+        # gives the same initial weights, validation split and shuffles.
+        self._random_state = check_random_state(self.random_state)
+        if keep_weights:
+            params = self._live_parameters()
+            if not np.array_equal(self._sizes, sizes):
+                raise ValueError(
+                    f"The network has layer sizes {self._sizes.tolist()} but this data and "
+                    f"hidden_layer_sizes need {sizes.tolist()}; set warm_start=False to refit."
+                )
+        else:
+            init_names = [*hidden_activations, hidden_activations[-1] if hidden else
+                          (self.activation if isinstance(self.activation, str) else "relu")]
+            params = glorot_parameters(sizes, init_names, self._random_state, dtype)
+            self.n_iter_ = 0
+            self.t_ = 0
+            self.n_layers_ = len(sizes)
+            self.n_outputs_ = n_outputs
+            self.out_activation_ = out_activation
+            self._dtype = np.dtype(dtype)
+            self._sizes = sizes
+            self._optimizer = None
+            if self.solver != "lbfgs":
+                self.loss_curve_ = []
+                self._no_improvement_count = 0
+                if self.early_stopping:
+                    self.validation_scores_ = []
+                    self.best_validation_score_ = -np.inf
+                    self.best_loss_ = None
+                else:
+                    self.validation_scores_ = None
+                    self.best_validation_score_ = None
+                    self.best_loss_ = np.inf
+        self._codes = codes
+        self._set_parameters(params)
+
+        if self.solver == "lbfgs":
+            self._fit_lbfgs(X, Y, s)
+        else:
+            if not incremental or getattr(self, "_optimizer", None) is None:
+                self._optimizer = self._new_optimizer(params.size, dtype)
+            self._fit_stochastic(X, Y, y, s, incremental)
+        return self
+
+    def _fit_stochastic(self, X, Y, y, s, incremental):
+        params = self._params
+        if not incremental:
+            self.n_iter_ = 0  # as scikit-learn: n_iter_ counts this fit's epochs
+        X_val = y_val = s_val = None
+        if self.early_stopping:
+            X, X_val, Y, y_val, s, s_val = self._validation_split(X, Y, y, s)
+
+        shuffle_rng = np.random.default_rng(self._random_state.randint(np.iinfo(np.int32).max))
+        n_samples = X.shape[0]
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            if self.batch_size > n_samples:
+                warnings.warn("Got `batch_size` less than 1 or larger than sample size. "
+                              "It is going to be clipped", stacklevel=3)  # fmt: skip
+            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+        runner = EpochRunner(X, Y, s, params, self._sizes, self._codes, self.alpha,
+                             batch_size, self.shuffle, shuffle_rng)  # fmt: skip
+        best_params = params.copy() if self.early_stopping else None
+        last_good = params.copy()
+        try:
+            for _ in range(1 if incremental else self.max_iter):
+                loss = runner.run(self._optimizer)
+                if not (np.isfinite(loss) and np.all(np.isfinite(params))):
+                    params[:] = last_good
+                    warnings.warn(
+                        f"Training diverged in epoch {self.n_iter_ + 1} (non-finite loss or "
+                        "weights); stopped and kept the weights of the last finite epoch. "
+                        "Scale the inputs or lower learning_rate_init.",
+                        ConvergenceWarning,
+                        stacklevel=3,
+                    )
+                    break
+                last_good[:] = params
+                self.n_iter_ += 1
+                self.loss_ = loss
+                self.t_ += n_samples
+                self.loss_curve_.append(loss)
+                if self.verbose:
+                    print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
+                if self._update_no_improvement(X_val, y_val, s_val):
+                    best_params = params.copy()
+                self._optimizer.end_epoch(self.t_)
+                if self._no_improvement_count > self.n_iter_no_change:
+                    what = "Validation score" if self.early_stopping else "Training loss"
+                    message = (f"{what} did not improve more than tol={self.tol:f} for "
+                               f"{self.n_iter_no_change} consecutive epochs.")  # fmt: skip
+                    stop, suffix = self._optimizer.should_stop()
+                    if self.verbose:
+                        print(message + suffix)
+                    if stop:
+                        break
+                    self._no_improvement_count = 0
+                if incremental:
+                    break
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(
+                        f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
+                        "and the optimization hasn't converged yet.",
+                        ConvergenceWarning,
+                        stacklevel=3,
+                    )
+        except KeyboardInterrupt:
+            if not np.all(np.isfinite(params)):
+                params[:] = last_good
+            warnings.warn("Training interrupted by user; keeping the weights of the last "
+                          "completed epoch.", stacklevel=3)  # fmt: skip
+        if self.early_stopping:
+            params[:] = best_params
+
+    def _fit_lbfgs(self, X, Y, s):
+        params = self._params
+        start = params.copy()
+        iteration = [0]
+
+        def report(_):
+            iteration[0] += 1
+            if self.verbose:
+                print(f"Iteration {iteration[0]}")
+
+        try:
+            result = minimize_lbfgs(
+                X, Y, s, params, self._sizes, self._codes, self.alpha,
+                max_iter=self.max_iter, max_fun=self.max_fun, tol=self.tol, callback=report,
+            )  # fmt: skip
+        except KeyboardInterrupt:
+            if not np.all(np.isfinite(params)):
+                params[:] = start
+            warnings.warn("Training interrupted by user.", stacklevel=3)
+            self.n_iter_ = iteration[0]
+            return
+        if not np.all(np.isfinite(params)):
+            params[:] = start
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may contain "
+                "large values and need to be preprocessed."
+            )
+        self.n_iter_ = int(result.nit)
+        self.loss_ = float(result.fun)
+        if not result.success:
+            message = result.message
+            if isinstance(message, bytes):
+                message = message.decode("latin1")
+            warnings.warn(
+                f"lbfgs failed to converge after {result.nit} iteration(s) "
+                f"(status={result.status}): {message}. Increase max_iter or scale the data.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    def _update_no_improvement(self, X_val, y_val, s_val):
+        """scikit-learn's stopping bookkeeping; returns True when weights improved
+        on the validation set (early stopping only)."""
+        if self.early_stopping:
+            score = accuracy_score(y_val, self._predict_labels(X_val), sample_weight=s_val)
+            self.validation_scores_.append(score)
+            if self.verbose:
+                print(f"Validation score: {score:f}")
+            if score < self.best_validation_score_ + self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if score > self.best_validation_score_:
+                self.best_validation_score_ = score
+                return True
+            return False
+        loss = self.loss_curve_[-1]
+        if loss > self.best_loss_ - self.tol:
+            self._no_improvement_count += 1
+        else:
+            self._no_improvement_count = 0
+        self.best_loss_ = min(self.best_loss_, loss)
+        return False
+
+    def _validation_split(self, X, Y, y, s):
+        stratify = None
+        if self._label_binarizer.y_type_ != "multilabel-indicator":
+            _, counts = np.unique(y, return_counts=True)
+            stratify = y if counts.min() >= 2 else None
+        X_train, X_val, Y_train, _, s_train, s_val, _, y_val = train_test_split(
+            X, Y, s, y, random_state=self._random_state,
+            test_size=self.validation_fraction, stratify=stratify,
+        )  # fmt: skip
+        if X_val.shape[0] < 2:
+            raise ValueError("The validation set is too small. Increase 'validation_fraction' "
+                             "or the size of your dataset.")  # fmt: skip
+        return (np.ascontiguousarray(X_train), X_val, np.ascontiguousarray(Y_train), y_val,
+                np.ascontiguousarray(s_train), s_val)  # fmt: skip
+
+    def _new_optimizer(self, n_params, dtype):
+        return OptimizerState(
+            self.solver, n_params, dtype,
+            learning_rate_init=self.learning_rate_init, learning_rate=self.learning_rate,
+            power_t=self.power_t, momentum=self.momentum,
+            nesterovs_momentum=self.nesterovs_momentum, beta_1=self.beta_1,
+            beta_2=self.beta_2, epsilon=self.epsilon,
+        )  # fmt: skip
+
+    # ------------------------------------------------------- input handling
+
+    def _hidden_sizes(self):
+        sizes = self.hidden_layer_sizes
+        if not hasattr(sizes, "__iter__"):
+            sizes = [sizes]
+        sizes = list(sizes)
+        for size in sizes:
+            if isinstance(size, bool) or not isinstance(size, Integral | np.integer) or size <= 0:
+                raise ValueError(f"hidden_layer_sizes must be positive integers, got {sizes}.")
+        return [int(size) for size in sizes]
+
+    def _hidden_activations(self, n_hidden):
+        activation = self.activation
+        names = [activation] * n_hidden if isinstance(activation, str) else list(activation)
+        if len(names) != n_hidden:
+            raise ValueError(f"activation has {len(names)} entries but there are {n_hidden} "
+                             "hidden layers; give one activation per hidden layer.")  # fmt: skip
+        for name in names:
+            if name not in _HIDDEN_ACTIVATIONS:
+                raise ValueError(f"Unknown activation {name!r}; choose from "
+                                 f"{', '.join(_HIDDEN_ACTIVATIONS)}.")  # fmt: skip
+        return ["logistic" if name == "sigmoid" else name for name in names]
+
+    def _training_dtype(self, X):
+        if self.dtype is not None:
+            dtype = np.dtype(self.dtype)
+            if dtype not in (np.float32, np.float64):
+                raise ValueError(f"dtype must be 'float32', 'float64' or None, got {self.dtype!r}.")
+            return dtype.type
+        dtypes = getattr(X, "dtypes", None)  # a DataFrame's columns
+        if dtypes is not None and len(dtypes) and all(d == np.float32 for d in dtypes):
+            return np.float32
+        return np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
+
+    def _binarize(self, y, classes, incremental, keep_weights):
+        target = type_of_target(y, input_name="y")
+        if target not in _SUPPORTED_TARGETS:
+            raise ValueError(f"Unknown label type: {target!r}. FFNNClassifier needs class "
+                             "labels or a multi-label indicator matrix.")  # fmt: skip
+        if target == "multilabel-indicator" and self.class_weight is not None:
+            raise ValueError("class_weight is not supported for multi-label targets.")
+        if not keep_weights:
+            binarizer = LabelBinarizer()
+            if incremental and target != "multilabel-indicator":
+                if classes is None:
+                    raise ValueError("classes must be passed on the first call to partial_fit.")
+                binarizer.fit(np.asarray(classes))
+            else:
+                binarizer.fit(y)
+            if len(binarizer.classes_) < 2:
+                raise ValueError("Classifier can't train when only one class is present.")
+            self._label_binarizer = binarizer
+            self.classes_ = binarizer.classes_
+        else:
+            if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+                raise ValueError(f"`classes={list(classes)}` is not the same as on the first "
+                                 f"call to partial_fit, {list(self.classes_)}.")  # fmt: skip
+            if target == "multilabel-indicator":
+                if y.ndim != 2 or y.shape[1] != len(self.classes_):
+                    raise ValueError("y has a different number of labels than the fitted model.")
+            elif not set(unique_labels(y)) <= set(self.classes_.tolist()):
+                unseen = sorted(set(unique_labels(y)) - set(self.classes_.tolist()), key=str)
+                raise ValueError(f"y contains labels {unseen} not seen in the classes the "
+                                 f"model was fitted with, {self.classes_.tolist()}.")  # fmt: skip
+        return self._label_binarizer.transform(y)
+
+    def _sample_weights(self, sample_weight, X, y, dtype):
+        s = _check_sample_weight(sample_weight, X, dtype=dtype, ensure_non_negative=True)
+        if self.class_weight is not None:
+            s = s * compute_sample_weight(self.class_weight, y).astype(dtype)
+        if not s.sum() > 0:
+            raise ValueError("sample_weight must have a positive sum; got all zero weights.")
+        return np.ascontiguousarray(s, dtype=dtype)
+
+    # ------------------------------------------------------------ parameters
+
+    def _set_parameters(self, params):
+        self._params = params
+        self.coefs_, self.intercepts_ = parameter_views(params, self._sizes)
+        self._views = (list(self.coefs_), list(self.intercepts_))
+
+    def _live_parameters(self):
+        """The flat buffer behind ``coefs_`` / ``intercepts_``.
+
+        When the user assigned new arrays, a new buffer is packed from them
+        (checked against the network's shapes); writes into the views need nothing.
+        """
+        coefs, intercepts = self.coefs_, self.intercepts_
+        linked = getattr(self, "_views", None)
+        if linked is not None and len(coefs) == len(linked[0]) and len(intercepts) == len(
+            linked[1]
+        ) and all(a is b for a, b in zip(coefs + intercepts, linked[0] + linked[1])):
+            return self._params
+        sizes = self._sizes
+        if len(coefs) != len(sizes) - 1 or len(intercepts) != len(sizes) - 1:
+            raise ValueError(f"coefs_ and intercepts_ need {len(sizes) - 1} arrays each.")
+        for l, (coef, intercept) in enumerate(zip(coefs, intercepts)):
+            if np.shape(coef) != (sizes[l], sizes[l + 1]) or np.shape(intercept) != (
+                sizes[l + 1],
+            ):
+                raise ValueError(
+                    f"Layer {l}: coefs_ must have shape {(int(sizes[l]), int(sizes[l + 1]))} "
+                    f"and intercepts_ {(int(sizes[l + 1]),)}; got {np.shape(coef)} and "
+                    f"{np.shape(intercept)}."
+                )
+        return pack_parameters(coefs, intercepts, self._dtype)
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())  # a copy: never touch the live __dict__
+        for derived in ("_params", "_views"):
+            state.pop(derived, None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "coefs_" in state:
+            self._set_parameters(pack_parameters(self.coefs_, self.intercepts_, self._dtype))
+
+    # --------------------------------------------------------------- predict
+
+    def _forward(self, X):
+        """Output activations A^[L] for validated X, shape (n_samples, n_outputs)."""
+        params = self._live_parameters()
+        out = np.empty((X.shape[0], self._sizes[-1]), dtype=self._dtype)
+        capacity = max(1, min(X.shape[0], PREDICT_CHUNK))
+        activations = np.empty(workspace_size(self._sizes, capacity), dtype=self._dtype)
+        predict_in_chunks(X, params, self._sizes, self._codes, activations, capacity, out)
+        return out
+
+    def _validated(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, dtype=self._dtype, order="C")
+
+    def _predict_labels(self, X):
+        return self._label_binarizer.inverse_transform(self._forward(X))
+
+    def predict(self, X):
+        """Predicted labels (or label indicator matrix) for ``X`` (n_samples, n_features)."""
+        return self._predict_labels(self._validated(X))
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes).
+
+        For multi-label targets: each label's probability, (n_samples, n_labels).
+        """
+        probabilities = self._forward(self._validated(X))
+        if probabilities.shape[1] == 1 and self._label_binarizer.y_type_ == "binary":
+            return np.hstack([1 - probabilities, probabilities])
+        return probabilities
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
