@@ -139,7 +139,7 @@ def softmax_forward(Z, A):
 
 @kernel
 def softmax_backward(A, dA, dZ):
-    """A4 backward: ``dZ = A * (dA - broadcast(sum over axis 0 of dA * A)))``.
+    """A4 backward: ``dZ = A * (dA - broadcast(sum over axis 0 of dA * A))``.
 
     A, dA, dZ: (n, m); dZ may be dA. The reduction runs over axis 0 (units):
     one number per example, computed before that example's column is written.
