@@ -42,12 +42,27 @@ def demo(args):
     return 0
 
 
+def _bench(args):
+    from fastffnn.bench import main as bench_main
+
+    return bench_main(args)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="fastffnn", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     demo_parser = commands.add_parser("demo", help=demo.__doc__)
     demo_parser.add_argument("--epochs", type=int, default=100)
     demo_parser.set_defaults(run=demo)
+
+    bench_parser = commands.add_parser("bench", help="side-by-side speed comparison")
+    bench_parser.add_argument("--tiny", action="store_true", help="tiny sizes (smoke test)")
+    bench_parser.add_argument("--only", help="comma-separated configs: S,L,D")
+    bench_parser.add_argument("--repeats", type=int, default=3)
+    bench_parser.add_argument("--no-torch", action="store_true")
+    bench_parser.add_argument("--json", default="bench_results.json")
+    bench_parser.add_argument("--chart", default="bench_results.png")
+    bench_parser.set_defaults(run=_bench)
     args = parser.parse_args(argv)
     return args.run(args)
 

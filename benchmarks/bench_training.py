@@ -1,0 +1,110 @@
+"""asv benchmarks: epoch time, peak memory, accuracy, predict latency and cold start.
+
+Run against the current environment with ``asv run --python=same --quick``.
+Every ``setup`` compiles (or loads) the core on a tiny fit first, so
+compilation is never inside a ``time_`` benchmark; ``timeraw_`` benchmarks
+measure cold import and first fit in a fresh interpreter on purpose.
+"""
+
+import timeit
+import warnings
+
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier
+
+from fastffnn import FFNNClassifier
+from fastffnn.bench import CONFIGS, make_data
+
+CONFIG_NAMES = [config.name for config in CONFIGS]
+_BY_NAME = {config.name: config for config in CONFIGS}
+
+
+def _model(estimator_class, config, epochs):
+    return estimator_class(
+        hidden_layer_sizes=config.hidden, batch_size=config.batch_size, max_iter=epochs,
+        tol=0.0, n_iter_no_change=10**9, random_state=0,
+    )  # fmt: skip
+
+
+def _fit(model, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(X, y)
+
+
+class Benchmark:
+    timer = timeit.default_timer
+    timeout = 600
+    processes = 1
+
+
+class Epoch(Benchmark):
+    """One warm training epoch (Adam) per configuration of the comparison."""
+
+    params = CONFIG_NAMES
+    param_names = ["config"]
+
+    def setup(self, name):
+        self.config = _BY_NAME[name]
+        self.X, _, self.y, _ = make_data(self.config)
+        _fit(_model(FFNNClassifier, self.config, 1), self.X[:64], self.y[:64])  # compile / load
+
+    def time_epoch(self, name):
+        _fit(_model(FFNNClassifier, self.config, 1), self.X, self.y)
+
+    def time_epoch_mlpclassifier(self, name):
+        _fit(_model(MLPClassifier, self.config, 1), self.X, self.y)
+
+
+class Fit(Benchmark):
+    """Peak memory of a fit and held-out accuracy after the comparison's epochs."""
+
+    params = ["S", "D"]
+    param_names = ["config"]
+
+    def setup(self, name):
+        self.config = _BY_NAME[name]
+        self.X, self.X_test, self.y, self.y_test = make_data(self.config)
+        _fit(_model(FFNNClassifier, self.config, 1), self.X[:64], self.y[:64])
+
+    def peakmem_fit(self, name):
+        _fit(_model(FFNNClassifier, self.config, 2), self.X, self.y)
+
+    def track_accuracy(self, name):
+        model = _fit(_model(FFNNClassifier, self.config, self.config.epochs), self.X, self.y)
+        return model.score(self.X_test, self.y_test)
+
+    track_accuracy.unit = "accuracy"
+
+
+class Predict(Benchmark):
+    """predict_proba latency on 1 row and throughput on 10,000 rows."""
+
+    def setup(self):
+        self.config = _BY_NAME["S"]
+        X, X_test, y, _ = make_data(self.config)
+        self.model = _fit(_model(FFNNClassifier, self.config, 1), X, y)
+        self.row = X_test[:1]
+        self.rows = X[:10_000]
+        self.model.predict_proba(self.row)
+
+    def time_predict_proba_1_row(self):
+        self.model.predict_proba(self.row)
+
+    def time_predict_proba_10000_rows(self):
+        self.model.predict_proba(self.rows)
+
+
+class ColdStart(Benchmark):
+    """A fresh interpreter: import fastffnn and fit digits for 10 epochs
+    (the on-disk compile cache is warm after the first run)."""
+
+    def timeraw_import_and_first_fit(self):
+        return """
+import warnings
+warnings.simplefilter("ignore")
+from sklearn.datasets import load_digits
+from fastffnn import FFNNClassifier
+X, y = load_digits(return_X_y=True)
+FFNNClassifier(max_iter=10, random_state=0).fit(X / 16.0, y)
+"""

@@ -1,0 +1,323 @@
+"""Side-by-side speed comparison: ``python -m fastffnn bench``.
+
+The same data, architecture, optimizer (Adam), batch size, epochs and dtype
+through fastffnn, scikit-learn's MLPClassifier and (when installed) PyTorch on
+the CPU, with a plain GEMM as the ceiling. Every timing is warm: compilation
+(fastffnn) and first-call set-up are done before the clock starts and reported
+separately. Prints a table, writes JSON and, with matplotlib, a bar chart.
+"""
+
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+import warnings
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str
+    n_samples: int
+    n_features: int
+    n_classes: int
+    hidden: tuple
+    batch_size: int
+    dtype: str
+    epochs: int
+    digits: bool = False
+
+
+CONFIGS = (
+    Config("S", 20_000, 50, 5, (100,), 200, "float64", 10),
+    Config("L float64", 20_000, 256, 10, (512, 256), 256, "float64", 3),
+    Config("L float32", 20_000, 256, 10, (512, 256), 256, "float32", 3),
+    Config("D", 1_797, 64, 10, (100,), 200, "float64", 20, digits=True),
+)
+
+
+def tiny(config):
+    """The same configuration shrunk for a smoke test."""
+    return Config(config.name, min(config.n_samples, 600), min(config.n_features, 16),
+                  config.n_classes, tuple(min(h, 16) for h in config.hidden),
+                  min(config.batch_size, 64), config.dtype, 2, config.digits)  # fmt: skip
+
+
+def make_data(config):
+    """Standardized (X_train, X_test, y_train, y_test) for ``config``, fixed seeds."""
+    from sklearn.datasets import load_digits, make_classification
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
+    if config.digits:
+        X, y = load_digits(return_X_y=True)
+        X, y = X[: config.n_samples, : config.n_features], y[: config.n_samples]
+    else:
+        X, y = make_classification(
+            n_samples=config.n_samples, n_features=config.n_features,
+            n_informative=min(config.n_features // 2, 30), n_redundant=0,
+            n_classes=config.n_classes,
+            n_clusters_per_class=1, random_state=0,
+        )  # fmt: skip
+    X = StandardScaler().fit_transform(X).astype(config.dtype)
+    return train_test_split(X, y, test_size=0.2, stratify=y, random_state=0)
+
+
+def n_weights(config):
+    sizes = [config.n_features, *config.hidden, config.n_classes]
+    return sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def gemm_peak(dtype, n=2048, repeats=5):
+    """GFLOP/s of numpy ``a @ b`` on n x n matrices (median of ``repeats``)."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n)).astype(dtype)
+    b = rng.standard_normal((n, n)).astype(dtype)
+    a @ b
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - start)
+    return 2 * n**3 / statistics.median(times) / 1e9
+
+
+def _sklearn_like(estimator_class, config, epochs):
+    return estimator_class(
+        hidden_layer_sizes=config.hidden, batch_size=config.batch_size, max_iter=epochs,
+        tol=0.0, n_iter_no_change=10**9, random_state=0, alpha=1e-4,
+    )  # fmt: skip
+
+
+def time_fit(make_model, X, y, epochs, repeats):
+    """Median seconds per epoch of ``make_model().fit(X, y)``, and the last model."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    times, model = [], None
+    for _ in range(repeats):
+        model = make_model()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            start = time.perf_counter()
+            model.fit(X, y)
+            times.append((time.perf_counter() - start) / epochs)
+    return statistics.median(times), model
+
+
+def run_fastffnn(config, data, repeats):
+    from fastffnn import FFNNClassifier
+
+    X_train, X_test, y_train, y_test = data
+    start = time.perf_counter()
+    _sklearn_like(FFNNClassifier, config, 1).fit(X_train[:50], y_train[:50])
+    warmup = time.perf_counter() - start
+    seconds, model = time_fit(lambda: _sklearn_like(FFNNClassifier, config, config.epochs),
+                              X_train, y_train, config.epochs, repeats)  # fmt: skip
+    return {"seconds_per_epoch": seconds, "accuracy": model.score(X_test, y_test),
+            "warmup_seconds": warmup}  # fmt: skip
+
+
+def run_sklearn(config, data, repeats):
+    from sklearn.neural_network import MLPClassifier
+
+    X_train, X_test, y_train, y_test = data
+    seconds, model = time_fit(lambda: _sklearn_like(MLPClassifier, config, config.epochs),
+                              X_train, y_train, config.epochs, repeats)  # fmt: skip
+    return {"seconds_per_epoch": seconds, "accuracy": model.score(X_test, y_test)}
+
+
+def run_torch(config, data, repeats):
+    """The same MLP in PyTorch: Linear/ReLU layers, softmax cross-entropy, Adam,
+    L2 as weight decay on the weights matching ``alpha / n_batch``."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    X_train, X_test, y_train, y_test = data
+    torch.manual_seed(0)
+    torch.set_num_threads(os.cpu_count() or 1)
+    dtype = torch.float32 if config.dtype == "float32" else torch.float64
+    X = torch.from_numpy(np.ascontiguousarray(X_train)).to(dtype)
+    y = torch.from_numpy(y_train.astype(np.int64))
+    sizes = [config.n_features, *config.hidden, config.n_classes]
+
+    def build():
+        layers = []
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+            layers += [torch.nn.Linear(fan_in, fan_out, dtype=dtype), torch.nn.ReLU()]
+        return torch.nn.Sequential(*layers[:-1])
+
+    def train(model, epochs):
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        loss_function = torch.nn.CrossEntropyLoss()
+        for _ in range(epochs):
+            order = torch.randperm(X.shape[0])
+            for start in range(0, X.shape[0], config.batch_size):
+                batch = order[start : start + config.batch_size]
+                optimizer.zero_grad()
+                loss_function(model(X[batch]), y[batch]).backward()
+                optimizer.step()
+
+    train(build(), 1)  # warm-up
+    times = []
+    for _ in range(repeats):
+        model = build()
+        start = time.perf_counter()
+        train(model, config.epochs)
+        times.append((time.perf_counter() - start) / config.epochs)
+    with torch.no_grad():
+        logits = model(torch.from_numpy(np.ascontiguousarray(X_test)).to(dtype))
+    accuracy = float((logits.argmax(1).numpy() == y_test).mean())
+    return {"seconds_per_epoch": statistics.median(times), "accuracy": accuracy}
+
+
+def time_single_row_predict(config, data, repeats=2000):
+    """Median microseconds of ``predict_proba`` on one row, fastffnn and scikit-learn."""
+    from sklearn.neural_network import MLPClassifier
+
+    from fastffnn import FFNNClassifier
+
+    X_train, X_test, y_train, _ = data
+    row = X_test[:1]
+    result = {}
+    for name, estimator_class in (("fastffnn", FFNNClassifier), ("scikit-learn", MLPClassifier)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = _sklearn_like(estimator_class, config, 2).fit(X_train, y_train)
+        model.predict_proba(row)
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            model.predict_proba(row)
+            times.append(time.perf_counter() - start)
+        result[name] = 1e6 * statistics.median(times)
+    return result
+
+
+def compare(configs=CONFIGS, repeats=3, with_torch=True):
+    """Run every configuration; returns a JSON-ready dict."""
+    import numba
+    import threadpoolctl
+
+    peaks = {"float64": gemm_peak(np.float64), "float32": gemm_peak(np.float32)}
+    results = []
+    for config in configs:
+        data = make_data(config)
+        flops = 6 * n_weights(config) * data[0].shape[0]
+        row = {"config": asdict(config), "flop_per_epoch": flops, "runs": {}}
+        runners = [("fastffnn", run_fastffnn), ("scikit-learn", run_sklearn)]
+        if with_torch:
+            runners.append(("pytorch", run_torch))
+        for name, runner in runners:
+            outcome = runner(config, data, repeats)
+            if outcome is None:
+                row["runs"][name] = {"skipped": "torch is not installed"}
+                continue
+            outcome["gflops"] = flops / outcome["seconds_per_epoch"] / 1e9
+            outcome["percent_of_peak"] = 100 * outcome["gflops"] / peaks[config.dtype]
+            row["runs"][name] = outcome
+        results.append(row)
+    return {
+        "machine": {
+            "processor": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(),
+            "python": sys.version.split()[0],
+            "numpy": np.__version__,
+            "numba": numba.__version__,
+            "threading_layer": numba.threading_layer(),
+            "numba_threads": numba.get_num_threads(),
+            "blas": [
+                {k: info[k] for k in ("internal_api", "num_threads", "version") if k in info}
+                for info in threadpoolctl.threadpool_info()
+                if info.get("user_api") == "blas"
+            ],
+        },
+        "gemm_peak_gflops": peaks,
+        "results": results,
+    }
+
+
+def format_table(report):
+    lines = [
+        f"GEMM peak: {report['gemm_peak_gflops']['float64']:.0f} GFLOP/s float64, "
+        f"{report['gemm_peak_gflops']['float32']:.0f} GFLOP/s float32; "
+        f"threading layer {report['machine']['threading_layer']}, "
+        f"{report['machine']['numba_threads']} numba threads",
+        "",
+        f"{'config':<11} {'library':<13} {'ms/epoch':>9} {'GFLOP/s':>8} {'% peak':>7} "
+        f"{'accuracy':>8} {'fastffnn is':>12}",
+    ]
+    for row in report["results"]:
+        ours = row["runs"]["fastffnn"]["seconds_per_epoch"]
+        for name, run in row["runs"].items():
+            if "skipped" in run:
+                lines.append(f"{row['config']['name']:<11} {name:<13} skipped: {run['skipped']}")
+                continue
+            ratio = "" if name == "fastffnn" else f"{run['seconds_per_epoch'] / ours:.2f}x faster"
+            lines.append(
+                f"{row['config']['name']:<11} {name:<13} {1e3 * run['seconds_per_epoch']:>9.2f} "
+                f"{run['gflops']:>8.1f} {run['percent_of_peak']:>6.0f}% "
+                f"{run['accuracy']:>8.3f} {ratio:>12}"
+            )
+    if "single_row_predict_us" in report:
+        single = report["single_row_predict_us"]
+        lines.append("")
+        lines.append(f"predict_proba of one row: fastffnn {single['fastffnn']:.1f} us, "
+                     f"scikit-learn {single['scikit-learn']:.1f} us "
+                     f"({single['scikit-learn'] / single['fastffnn']:.1f}x)")  # fmt: skip
+    return "\n".join(lines)
+
+
+def bar_chart(report, path):
+    """Milliseconds per epoch per configuration and library, as a PNG."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    libraries = ["fastffnn", "scikit-learn", "pytorch"]
+    figure, axis = plt.subplots(figsize=(8, 4))
+    width = 0.27
+    for k, library in enumerate(libraries):
+        values = [
+            1e3 * row["runs"].get(library, {}).get("seconds_per_epoch", np.nan)
+            for row in report["results"]
+        ]
+        positions = np.arange(len(values)) + (k - 1) * width
+        axis.bar(positions, values, width, label=library)
+    axis.set_xticks(np.arange(len(report["results"])))
+    axis.set_xticklabels([row["config"]["name"] for row in report["results"]])
+    axis.set_ylabel("ms per epoch (lower is faster)")
+    axis.set_yscale("log")
+    axis.legend()
+    axis.set_title("Training time per epoch, Adam, warm")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return True
+
+
+def main(args):
+    configs = [tiny(c) for c in CONFIGS] if args.tiny else list(CONFIGS)
+    if args.only:
+        configs = [c for c in configs if c.name.split()[0] in args.only.split(",")]
+    report = compare(configs, repeats=1 if args.tiny else args.repeats,
+                     with_torch=not args.no_torch)  # fmt: skip
+    report["single_row_predict_us"] = time_single_row_predict(
+        configs[-1], make_data(configs[-1]), repeats=50 if args.tiny else 2000
+    )
+    print(format_table(report))
+    with open(args.json, "w") as file:
+        json.dump(report, file, indent=2)
+    print(f"\nwrote {args.json}")
+    if args.chart and bar_chart(report, args.chart):
+        print(f"wrote {args.chart}")
+    elif args.chart:
+        print("no chart: matplotlib is not installed")
+    return 0
