@@ -12,10 +12,11 @@ import sys
 
 import numba
 
-# ``fastmath`` without "nnan"/"ninf": keeps np.isnan / np.isfinite working
-# (a blanket fastmath=True made np.isnan(nan) return False here), while
-# "reassoc" and "contract" still let reductions and FMAs vectorize.
-FASTMATH = {"reassoc", "contract", "arcp", "nsz"}
+# Only "contract" (fused multiply-add). "reassoc" and "arcp" made machine code
+# loaded from the cache differ by an ulp from freshly compiled code, so two
+# processes trained to different bits; nothing here needs them to vectorize.
+# Never "nnan"/"ninf": they make np.isnan(nan) return False.
+FASTMATH = {"contract"}
 
 # error_model="numpy": division follows IEEE (inf/nan) instead of raising, which
 # lets division loops vectorize (7x faster here). cache=True: a second process
@@ -67,14 +68,20 @@ def configure_threading_layer():
     region, so it is only the fallback. A user's explicit NUMBA_THREADING_LAYER
     wins.
     """
-    if os.environ.get("NUMBA_THREADING_LAYER"):
-        return
-    if _load_pip_tbb():
-        numba.config.THREADING_LAYER = "tbb"
-    else:
-        try:
-            from numba.np.ufunc import tbbpool  # noqa: F401  (system-wide TBB)
-
+    if not os.environ.get("NUMBA_THREADING_LAYER"):
+        if _load_pip_tbb():
             numba.config.THREADING_LAYER = "tbb"
-        except Exception:  # no usable TBB anywhere
-            numba.config.THREADING_LAYER = "workqueue"
+        else:
+            try:
+                from numba.np.ufunc import tbbpool  # noqa: F401  (system-wide TBB)
+
+                numba.config.THREADING_LAYER = "tbb"
+            except Exception:  # no usable TBB anywhere
+                numba.config.THREADING_LAYER = "workqueue"
+    # Start the pool now. numba starts it when a parallel function is dispatched
+    # from Python; our parallel kernels are only called from compiled drivers,
+    # and drivers loaded from the on-disk cache then ran parallel regions on a
+    # pool that was never started: a segfault in a fresh process.
+    from numba.np.ufunc.parallel import _launch_threads
+
+    _launch_threads()

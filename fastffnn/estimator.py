@@ -284,8 +284,12 @@ class FFNNClassifier(ClassifierMixin, BaseEstimator):
                     f"hidden_layer_sizes need {sizes.tolist()}; set warm_start=False to refit."
                 )
         else:
-            init_names = [*hidden_activations, hidden_activations[-1] if hidden else
-                          (self.activation if isinstance(self.activation, str) else "relu")]
+            init_names = [
+                *hidden_activations,
+                hidden_activations[-1]
+                if hidden
+                else (self.activation if isinstance(self.activation, str) else "relu"),
+            ]
             params = glorot_parameters(sizes, init_names, self._random_state, dtype)
             self.n_iter_ = 0
             self.t_ = 0
@@ -566,17 +570,18 @@ class FFNNClassifier(ClassifierMixin, BaseEstimator):
         """
         coefs, intercepts = self.coefs_, self.intercepts_
         linked = getattr(self, "_views", None)
-        if linked is not None and len(coefs) == len(linked[0]) and len(intercepts) == len(
-            linked[1]
-        ) and all(a is b for a, b in zip(coefs + intercepts, linked[0] + linked[1])):
+        if (
+            linked is not None
+            and len(coefs) == len(linked[0])
+            and len(intercepts) == len(linked[1])
+            and all(a is b for a, b in zip(coefs + intercepts, linked[0] + linked[1]))
+        ):
             return self._params
         sizes = self._sizes
         if len(coefs) != len(sizes) - 1 or len(intercepts) != len(sizes) - 1:
             raise ValueError(f"coefs_ and intercepts_ need {len(sizes) - 1} arrays each.")
         for l, (coef, intercept) in enumerate(zip(coefs, intercepts)):
-            if np.shape(coef) != (sizes[l], sizes[l + 1]) or np.shape(intercept) != (
-                sizes[l + 1],
-            ):
+            if np.shape(coef) != (sizes[l], sizes[l + 1]) or np.shape(intercept) != (sizes[l + 1],):
                 raise ValueError(
                     f"Layer {l}: coefs_ must have shape {(int(sizes[l]), int(sizes[l + 1]))} "
                     f"and intercepts_ {(int(sizes[l + 1]),)}; got {np.shape(coef)} and "

@@ -35,9 +35,7 @@ class OptimizerState:
 
     def hyperparameters(self):
         """``[learning_rate, beta_1, beta_2, epsilon, momentum]`` for the compiled step."""
-        return np.array(
-            [self.learning_rate, self.beta_1, self.beta_2, self.epsilon, self.momentum]
-        )
+        return np.array([self.learning_rate, self.beta_1, self.beta_2, self.epsilon, self.momentum])
 
     def end_epoch(self, samples_seen):
         """SGD's ``invscaling`` schedule: ``lr = lr_init / (samples_seen + 1) ** power_t``."""

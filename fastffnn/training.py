@@ -24,6 +24,7 @@ from fastffnn.kernels.costs import (
 )
 from fastffnn.kernels.linear import linear_backward_input, linear_backward_params, linear_forward
 from fastffnn.kernels.optimizers import adam_step, sgd_step
+from fastffnn.kernels.reductions import ordered_sum
 from fastffnn.network import layer_parameters, layer_workspace
 
 ADAM, SGD = 0, 1
@@ -69,7 +70,7 @@ def cost(A, Y, s, params, sizes, codes, alpha):
         for l in range(1, sizes.size):
             W, b = layer_parameters(params, sizes, l)
             penalty += squared_norm(W)
-        loss += A.dtype.type(0.5) * alpha * penalty / np.sum(s)
+        loss += A.dtype.type(0.5) * alpha * penalty / ordered_sum(s)
     return loss
 
 
@@ -86,7 +87,7 @@ def backward(A0, Y, s, params, sizes, codes, alpha, activations, deltas, capacit
     A_out = layer_workspace(activations, sizes, L, m, capacity)
     dZ = layer_workspace(deltas, sizes, L, m, capacity)
     fused_seed(A_out, Y, s, dZ)
-    l2_scale = alpha / np.sum(s)
+    l2_scale = alpha / ordered_sum(s)
     for l in range(L, 0, -1):
         W, b = layer_parameters(params, sizes, l)
         dW, db = layer_parameters(grads, sizes, l)

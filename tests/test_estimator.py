@@ -54,7 +54,10 @@ def test_pipeline_grid_search_cross_validation_and_clone():
     pipeline = make_pipeline(StandardScaler(), FFNNClassifier(max_iter=300, random_state=0))
     search = GridSearchCV(
         pipeline,
-        {"ffnnclassifier__hidden_layer_sizes": [(10,), (30,)], "ffnnclassifier__alpha": [1e-4, 1e-2]},
+        {
+            "ffnnclassifier__hidden_layer_sizes": [(10,), (30,)],
+            "ffnnclassifier__alpha": [1e-4, 1e-2],
+        },
         cv=3,
         n_jobs=2,
     )

@@ -8,4 +8,10 @@ column is contiguous (per-example loops such as the softmax stride 1), and
 ``W^[l]`` in Fortran order is exactly ``coefs_[l - 1]`` of shape
 (fan_in, fan_out). GEMMs are handed to BLAS through the C-ordered transposes
 (``Z.T = A.T @ W.T``), which cost nothing: BLAS gets a transpose flag.
+
+Kernels are internal: they are called from compiled drivers
+(``fastffnn.training``) on views made there (``fastffnn.network``), which numba
+types as Fortran-ordered whatever their shape. Called directly from Python, an
+array with a dimension of 1 is typed C-ordered (it is both), and the linear
+kernels' BLAS calls do not compile for it.
 """

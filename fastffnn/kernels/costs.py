@@ -16,6 +16,7 @@ import numpy as np
 from numba import prange
 
 from fastffnn._jit import kernel
+from fastffnn.kernels.reductions import ordered_sum
 
 
 @kernel
@@ -36,7 +37,7 @@ def logistic_cross_entropy(A, Y, s):
             y = Y[j, i]
             total += y * np.log(a) + (one - y) * np.log(one - a)
         per_example[i] = s[i] * total
-    return -np.sum(per_example) / np.sum(s)
+    return -ordered_sum(per_example) / ordered_sum(s)
 
 
 @kernel
@@ -52,7 +53,7 @@ def softmax_cross_entropy(A, Y, s):
             a = min(max(A[j, i], eps), one - eps)
             total += Y[j, i] * np.log(a)
         per_example[i] = s[i] * total
-    return -np.sum(per_example) / np.sum(s)
+    return -ordered_sum(per_example) / ordered_sum(s)
 
 
 @kernel
@@ -64,7 +65,7 @@ def logistic_cross_entropy_seed(A, Y, s, dA):
     n, m = A.shape
     eps = np.finfo(A.dtype).eps
     one = A.dtype.type(1)
-    scale = one / np.sum(s)
+    scale = one / ordered_sum(s)
     for i in prange(m):
         weight = s[i] * scale
         for j in range(n):
@@ -79,7 +80,7 @@ def softmax_cross_entropy_seed(A, Y, s, dA):
     n, m = A.shape
     eps = np.finfo(A.dtype).eps
     one = A.dtype.type(1)
-    scale = one / np.sum(s)
+    scale = one / ordered_sum(s)
     for i in prange(m):
         weight = s[i] * scale
         for j in range(n):
@@ -96,7 +97,7 @@ def fused_seed(A, Y, s, dZ):
     in closed form. A, Y, dZ: (n_L, m); s: (m,).
     """
     n, m = A.shape
-    scale = A.dtype.type(1) / np.sum(s)
+    scale = A.dtype.type(1) / ordered_sum(s)
     for i in prange(m):
         weight = s[i] * scale
         for j in range(n):
@@ -117,7 +118,7 @@ def squared_norm(W):
         for j in range(n):
             total += W[j, p] * W[j, p]
         per_column[p] = total
-    return np.sum(per_column)
+    return ordered_sum(per_column)
 
 
 @kernel

@@ -1,0 +1,253 @@
+"""Plain-NumPy reference for the training core, written straight from MATH.md.
+
+Notation as in MATH.md: every matrix is (units, examples); column i is
+example i; ``W`` is (n^[l], n^[l-1]), ``b`` is (n^[l],). Nothing here is
+optimized, clever or in place: each function is one equation, named by its
+label, so that a reader can check it against MATH.md line by line. Sample
+weights ``s`` (R2) default to ones, which gives back the plain ``1/m``.
+
+Two things are not in MATH.md and are marked where they appear: the clipping
+of ``A`` in the costs and general seeds (the rule documented in
+``fastffnn/kernels/costs.py``, scikit-learn's), and the optimizer updates
+(scikit-learn's rules, documented in ``fastffnn/kernels/optimizers.py``).
+"""
+
+import numpy as np
+
+# ---------------------------------------------------------------------------
+# Forward propagation (F1, F2) and the activations (A0-A4)
+# ---------------------------------------------------------------------------
+
+
+def linear_forward(W, b, A_prev):
+    """F1: Z = W A^[l-1] + broadcast(b)."""
+    return W @ A_prev + b[:, np.newaxis]
+
+
+def identity(Z):
+    """A0: A = Z."""
+    return Z.copy()
+
+
+def relu(Z):
+    """A1: A = max(0, Z)."""
+    return np.maximum(0, Z)
+
+
+def sigmoid(Z):
+    """A2: A = 1 / (1 + exp(-Z)). (Overflows for Z << 0; use moderate Z.)"""
+    return 1 / (1 + np.exp(-Z))
+
+
+def tanh(Z):
+    """A3: A = tanh(Z)."""
+    return np.tanh(Z)
+
+
+def softmax(Z):
+    """A4: a_ji = exp(z_ji) / sum_p exp(z_pi), each column's maximum subtracted first."""
+    E = np.exp(Z - Z.max(axis=0, keepdims=True))
+    return E / E.sum(axis=0, keepdims=True)
+
+
+def identity_backward(Z, dA):
+    """A0 backward (B1): dZ = dA."""
+    return dA.copy()
+
+
+def relu_backward(Z, dA):
+    """A1 backward (B1): dZ = dA * I(Z > 0)."""
+    return dA * (Z > 0)
+
+
+def sigmoid_backward(Z, dA):
+    """A2 backward (B1): dZ = dA * A * (1 - A), with A = g(Z)."""
+    A = sigmoid(Z)
+    return dA * A * (1 - A)
+
+
+def tanh_backward(Z, dA):
+    """A3 backward (B1): dZ = dA * (1 - A * A), with A = g(Z)."""
+    A = tanh(Z)
+    return dA * (1 - A * A)
+
+
+def softmax_backward(Z, dA):
+    """A4 backward (B1): dZ = A * (dA - broadcast(sum over axis 0 of (dA * A)))."""
+    A = softmax(Z)
+    return A * (dA - (dA * A).sum(axis=0, keepdims=True))
+
+
+def softmax_backward_jacobian(Z, dA):
+    """B1 taken literally for A4: dz_{:,i} = (da_{:,i}/dz_{:,i})^T da_{:,i}, one example at a time.
+
+    The Jacobian of the softmax of one column is diag(a) - a a^T.
+    """
+    A = softmax(Z)
+    dZ = np.empty_like(dA)
+    for i in range(Z.shape[1]):
+        a = A[:, i]
+        jacobian = np.diag(a) - np.outer(a, a)
+        dZ[:, i] = jacobian.T @ dA[:, i]
+    return dZ
+
+
+#: Activation name -> (forward g, backward taking Z). "logistic" is scikit-learn's name for A2.
+ACTIVATIONS = {
+    "identity": (identity, identity_backward),
+    "relu": (relu, relu_backward),
+    "logistic": (sigmoid, sigmoid_backward),
+    "tanh": (tanh, tanh_backward),
+    "softmax": (softmax, softmax_backward),
+}
+
+
+# ---------------------------------------------------------------------------
+# Backward propagation of the linear layer (B2-B4)
+# ---------------------------------------------------------------------------
+
+
+def linear_backward_params(dZ, A_prev):
+    """B2, B3: dW = dZ A^[l-1]^T and db = sum over axis 1 of dZ. Returns (dW, db)."""
+    return dZ @ A_prev.T, dZ.sum(axis=1)
+
+
+def linear_backward_input(dZ, W):
+    """B4: dA^[l-1] = W^T dZ."""
+    return W.T @ dZ
+
+
+# ---------------------------------------------------------------------------
+# Costs (C1-C3), their seeds, the fused seed (C4), R1 and R2
+# ---------------------------------------------------------------------------
+
+
+def _weights(s, m):
+    """R2: the sample weights, ones when ``s`` is None (then sum_i s_i = m)."""
+    return np.ones(m) if s is None else np.asarray(s, dtype=float)
+
+
+def clip(A, eps):
+    """Not in MATH.md: costs.py evaluates log (and the general seeds divide) at A
+    clipped to [eps, 1 - eps], eps the machine epsilon of A's dtype."""
+    return np.clip(A, eps, 1 - eps)
+
+
+def logistic_cross_entropy(A, Y, s=None):
+    """C1 (one unit) and C3 (several, summed), with R2:
+    J = -(1 / sum_i s_i) sum_i s_i sum_j [y_ji log a_ji + (1 - y_ji) log(1 - a_ji)]."""
+    s = _weights(s, A.shape[1])
+    per_example = (Y * np.log(A) + (1 - Y) * np.log(1 - A)).sum(axis=0)
+    return -(s * per_example).sum() / s.sum()
+
+
+def softmax_cross_entropy(A, Y, s=None):
+    """C2 with R2: J = -(1 / sum_i s_i) sum_i s_i sum_j y_ji log a_ji."""
+    s = _weights(s, A.shape[1])
+    per_example = (Y * np.log(A)).sum(axis=0)
+    return -(s * per_example).sum() / s.sum()
+
+
+def logistic_cross_entropy_seed(A, Y, s=None):
+    """Seed of C1 / C3 with R2: dA = (s_i / sum_i s_i) ((1 - Y) / (1 - A) - Y / A)."""
+    s = _weights(s, A.shape[1])
+    return (s / s.sum()) * ((1 - Y) / (1 - A) - Y / A)
+
+
+def softmax_cross_entropy_seed(A, Y, s=None):
+    """Seed of C2 with R2: dA = -(s_i / sum_i s_i) Y / A."""
+    s = _weights(s, A.shape[1])
+    return -(s / s.sum()) * Y / A
+
+
+def fused_seed(A, Y, s=None):
+    """C4 with R2: dz_{:,i} = s_i (a_{:,i} - y_{:,i}) / sum_i s_i."""
+    s = _weights(s, A.shape[1])
+    return (s / s.sum()) * (A - Y)
+
+
+#: Output activation -> (cost, its general seed dA^[L]): sigmoid -> C1/C3, softmax -> C2.
+COSTS = {
+    "logistic": (logistic_cross_entropy, logistic_cross_entropy_seed),
+    "softmax": (softmax_cross_entropy, softmax_cross_entropy_seed),
+}
+
+
+def squared_norm(W):
+    """||W||^2 of R1: the sum of the squares of W's entries."""
+    return (W * W).sum()
+
+
+def l2_penalty(Ws, alpha, s_sum):
+    """R1 (with R2's 1/m -> 1/sum_i s_i): (alpha / (2 sum_i s_i)) sum_l ||W^[l]||^2."""
+    return alpha / (2 * s_sum) * sum(squared_norm(W) for W in Ws)
+
+
+def l2_gradient(W, alpha, s_sum):
+    """R1's gradient term (with R2): (alpha / sum_i s_i) W^[l], added to dW^[l]."""
+    return alpha / s_sum * W
+
+
+# ---------------------------------------------------------------------------
+# A whole network
+# ---------------------------------------------------------------------------
+
+
+def forward(A0, Ws, bs, activations):
+    """F1-F2 through layers 1..L. Returns (Zs, As), As[0] = A0, Zs[0] = None."""
+    Zs, As = [None], [A0]
+    for W, b, name in zip(Ws, bs, activations, strict=True):
+        g = ACTIVATIONS[name][0]
+        Z = linear_forward(W, b, As[-1])
+        Zs.append(Z)
+        As.append(g(Z))
+    return Zs, As
+
+
+def cost(A0, Y, Ws, bs, activations, alpha=0.0, s=None):
+    """F3 with R1 and R2: the output's cost (C1-C3 by output activation) plus the L2 penalty."""
+    s = _weights(s, A0.shape[1])
+    _, As = forward(A0, Ws, bs, activations)
+    J = COSTS[activations[-1]][0](As[-1], Y, s)
+    return J + l2_penalty(Ws, alpha, s.sum())
+
+
+def backprop(A0, Y, Ws, bs, activations, alpha=0.0, s=None):
+    """B1-B4 seeded with the general dA^[L] of C1-C3 (not the fused C4), plus R1's gradient.
+
+    Returns (J, dWs, dbs), one dW^[l] (n^[l], n^[l-1]) and db^[l] per layer.
+    """
+    s = _weights(s, A0.shape[1])
+    L = len(Ws)
+    Zs, As = forward(A0, Ws, bs, activations)
+    J_out, seed = COSTS[activations[-1]]
+    J = J_out(As[L], Y, s) + l2_penalty(Ws, alpha, s.sum())
+    dA = seed(As[L], Y, s)
+    dWs, dbs = [None] * L, [None] * L
+    for l in range(L, 0, -1):
+        dZ = ACTIVATIONS[activations[l - 1]][1](Zs[l], dA)  # B1
+        dW, db = linear_backward_params(dZ, As[l - 1])  # B2, B3
+        dWs[l - 1] = dW + l2_gradient(Ws[l - 1], alpha, s.sum())  # R1
+        dbs[l - 1] = db
+        dA = linear_backward_input(dZ, Ws[l - 1])  # B4
+    return J, dWs, dbs
+
+
+# ---------------------------------------------------------------------------
+# Optimizers (not in MATH.md: scikit-learn's update rules, per optimizers.py)
+# ---------------------------------------------------------------------------
+
+
+def adam_step(params, grads, first_moment, second_moment, t, learning_rate, beta_1, beta_2, eps):
+    """scikit-learn's Adam step t (1, 2, ...). Returns new (params, first, second)."""
+    first = beta_1 * first_moment + (1 - beta_1) * grads
+    second = beta_2 * second_moment + (1 - beta_2) * grads**2
+    step = learning_rate * np.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+    return params - step * first / (np.sqrt(second) + eps), first, second
+
+
+def sgd_step(params, grads, velocity, learning_rate, momentum, nesterov):
+    """scikit-learn's SGD step with (Nesterov) momentum. Returns new (params, velocity)."""
+    velocity = momentum * velocity - learning_rate * grads
+    update = momentum * velocity - learning_rate * grads if nesterov else velocity
+    return params + update, velocity
