@@ -33,6 +33,7 @@ from fastffnn.training import PREDICT_CHUNK, predict_in_chunks
 
 _HIDDEN_ACTIVATIONS = ("identity", "logistic", "sigmoid", "tanh", "relu")
 _SUPPORTED_TARGETS = ("binary", "multiclass", "multilabel-indicator")
+_FAST_PATH_MAX_ELEMENTS = 4096  # predict inputs this small skip the full validation
 
 
 def _stochastic(estimator):
@@ -612,6 +613,24 @@ class FFNNClassifier(ClassifierMixin, BaseEstimator):
         return out
 
     def _validated(self, X):
+        """X checked and converted for prediction.
+
+        A small, already conforming ndarray (the one-row case) only needs its
+        finiteness checked: scikit-learn's full validation would cost several
+        times the compiled forward pass. Anything else takes the full path.
+        """
+        if (
+            type(X) is np.ndarray
+            and X.ndim == 2
+            and 0 < X.size <= _FAST_PATH_MAX_ELEMENTS
+            and hasattr(self, "_sizes")
+            and X.dtype == self._dtype
+            and X.flags.c_contiguous
+            and X.shape[1] == self.n_features_in_
+            and not hasattr(self, "feature_names_in_")
+            and np.isfinite(X).all()
+        ):
+            return X
         check_is_fitted(self)
         return validate_data(self, X, reset=False, dtype=self._dtype, order="C")
 
