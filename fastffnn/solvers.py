@@ -5,8 +5,12 @@ rate schedules, the Adam step count, buffers); every number of an epoch is
 computed by ``fastffnn.training``.
 """
 
+import contextlib
+
+import numba
 import numpy as np
 import scipy.optimize
+import threadpoolctl
 
 from fastffnn.network import workspace_size
 from fastffnn.training import ADAM, SGD, full_batch_loss_and_gradient, train_epoch
@@ -56,12 +60,50 @@ class OptimizerState:
         return False, f" Setting learning rate to {self.learning_rate:f}"
 
 
+#: Split a mini-batch into chunks trained in parallel when its largest layer
+#: product (batch x fan_in x fan_out multiply-adds) is below this. Small GEMMs
+#: scale badly on BLAS threads: on this 2-core machine a 200-example batch of a
+#: 50-100-5 network ran its GEMMs 1.5x faster as two 100-example chunks on one
+#: BLAS thread each, while 256 x 256 x 512 ran best as one GEMM on two BLAS
+#: threads (benchmarks/batch_split.py re-measures this).
+CHUNKING_LIMIT = 8_000_000
+
+_blas_controller = None
+
+
+def batch_chunks(sizes, batch_size):
+    """How many chunks of examples a mini-batch of ``batch_size`` is split into.
+
+    Fixed by the shapes and numba's pool size (NUMBA_NUM_THREADS), never by the
+    threads in use, so results do not change with ``numba.set_num_threads``.
+    The workqueue threading layer cannot nest parallel regions: no chunks.
+    """
+    n_chunks = min(numba.config.NUMBA_NUM_THREADS, batch_size // 32)
+    largest = max(int(sizes[l - 1]) * int(sizes[l]) for l in range(1, len(sizes)))
+    if n_chunks < 2 or batch_size * largest > CHUNKING_LIMIT:
+        return 1
+    if numba.config.THREADING_LAYER == "workqueue":
+        return 1
+    return n_chunks
+
+
+def single_threaded_blas():
+    """Context: BLAS on one thread (chunks run GEMMs side by side; BLAS threads
+    inside a parallel region were 8x slower here)."""
+    global _blas_controller
+    if _blas_controller is None:
+        _blas_controller = threadpoolctl.ThreadpoolController()
+    return _blas_controller.limit(limits=1, user_api="blas")
+
+
 class EpochRunner:
     """Preallocated workspaces for training on one (X, Y, s); one call per epoch.
 
     X: (n_samples, n_features) C-ordered, Y: (n_samples, n_outputs), s:
     (n_samples,), all of the parameters' dtype. Nothing of the size of X is
     allocated here: batches are gathered into ``batch_size``-row buffers.
+    When batches are split into chunks, BLAS runs on one thread during
+    each epoch (about 25 us to set and restore).
     """
 
     def __init__(self, X, Y, s, params, sizes, codes, alpha, batch_size, shuffle, rng):
@@ -77,17 +119,28 @@ class EpochRunner:
         self.X_batch = np.empty((self.batch_size, X.shape[1]), dtype=dtype)
         self.Y_batch = np.empty((self.batch_size, Y.shape[1]), dtype=dtype)
         self.s_batch = np.empty(self.batch_size, dtype=dtype)
-        self.activations = np.empty(workspace_size(sizes, self.batch_size), dtype=dtype)
+        self.n_chunks = batch_chunks(sizes, self.batch_size)
+        chunk_capacity = -(-self.batch_size // self.n_chunks)
+        workspace = workspace_size(sizes, chunk_capacity)
+        self.activations = np.empty((self.n_chunks, workspace), dtype=dtype)
         self.deltas = np.empty_like(self.activations)
+        self.chunk_grads = np.empty(
+            (self.n_chunks, params.size if self.n_chunks > 1 else 0), dtype=dtype
+        )
 
     def run(self, optimizer):
         """Train one epoch in place; returns the mean training loss (scikit-learn's ``loss_``)."""
+        limits = single_threaded_blas() if self.n_chunks > 1 else contextlib.nullcontext()
+        with limits:
+            return self._run(optimizer)
+
+    def _run(self, optimizer):
         total, optimizer.t = train_epoch(
             self.X, self.Y, self.s, self.order, self.rng, self.shuffle, self.batch_size,
             self.params, self.sizes, self.codes, self.alpha, optimizer.solver,
             optimizer.hyperparameters(), optimizer.nesterov, optimizer.t, self.grads,
             optimizer.moments, self.X_batch, self.Y_batch, self.s_batch, self.activations,
-            self.deltas,
+            self.deltas, self.chunk_grads,
         )  # fmt: skip
         return total / self.X.shape[0]
 

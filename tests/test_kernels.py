@@ -277,7 +277,7 @@ def test_costs_and_seeds(dtype, shape, output, weighted):
     assert_close(dA, seed_ref(A_ref, f64(Y), f64(s)), dtype)
 
     dZ = np.full(shape, np.nan, dtype=dtype, order="F")
-    costs.fused_seed(A, Y, s, dZ)
+    costs.fused_seed(A, Y, s, s.sum(), dZ)
     assert_close(dZ, naive.fused_seed(f64(A), f64(Y), f64(s)), dtype)
 
 
@@ -296,7 +296,7 @@ def test_general_seeds_agree_with_fused_seed(output, m, weighted):
     dA, dZ_general, dZ_fused = (np.empty_like(Z) for _ in range(3))
     COST_KERNELS[activation][1](A, Y, s, dA)
     backward(A, dA, dZ_general)
-    costs.fused_seed(A, Y, s, dZ_fused)
+    costs.fused_seed(A, Y, s, s.sum(), dZ_fused)
     scale = np.max(np.abs(dZ_fused))
     np.testing.assert_allclose(dZ_general, dZ_fused, rtol=1e-12, atol=1e-12 * scale)
 
@@ -606,7 +606,10 @@ def _kernel_cases(n=37, m=131):
             if which == "cost":
                 return [np.float64(COST_KERNELS[output][0](A, Y, s))]
             dA = np.empty_like(A)
-            (COST_KERNELS[output][1] if which == "seed" else costs.fused_seed)(A, Y, s, dA)
+            if which == "seed":
+                COST_KERNELS[output][1](A, Y, s, dA)
+            else:
+                costs.fused_seed(A, Y, s, s.sum(), dA)
             return [dA]
 
         return run
@@ -734,18 +737,21 @@ def test_kernels_bitwise_independent_of_thread_count(case):
 HYPER = np.array([0.01, 0.9, 0.999, 1e-8, 0.9])  # learning_rate, beta_1, beta_2, epsilon, momentum
 
 
-def make_training(dtype, output="C2", hidden="relu", n_samples=23, batch_size=8, alpha=1e-3):
+def make_training(dtype, output="C2", hidden="relu", n_samples=23, batch_size=8, alpha=1e-3,
+                  n_chunks=1):  # fmt: skip
+    """Inputs of train_epoch; ``n_chunks`` > 1 splits each batch (chunked_loss_and_gradient)."""
     net = make_network(50, 2, hidden, output, dtype, m=n_samples, weighted=True)
     sizes = net["sizes"]
-    work = network.workspace_size(sizes, batch_size)
+    work = network.workspace_size(sizes, -(-batch_size // n_chunks))
     net.update(
         batch_size=batch_size,
         alpha=dtype(alpha),
         X_batch=np.empty((batch_size, sizes[0]), dtype=dtype),
         Y_batch=np.empty((batch_size, sizes[-1]), dtype=dtype),
         s_batch=np.empty(batch_size, dtype=dtype),
-        activations=np.empty(work, dtype=dtype),
-        deltas=np.empty(work, dtype=dtype),
+        activations=np.empty((n_chunks, work), dtype=dtype),
+        deltas=np.empty((n_chunks, work), dtype=dtype),
+        chunk_grads=np.empty((n_chunks, net["params"].size if n_chunks > 1 else 0), dtype=dtype),
     )
     return net
 
@@ -762,6 +768,7 @@ def run_epochs(net, n_epochs, shuffle, solver, seed=0, nesterov=True):
             net["X"], net["Y"], net["s"], order, rng, shuffle, net["batch_size"], params,
             net["sizes"], net["codes"], net["alpha"], solver, HYPER, nesterov, t, grads, state,
             net["X_batch"], net["Y_batch"], net["s_batch"], net["activations"], net["deltas"],
+            net["chunk_grads"],
         )  # fmt: skip
         losses.append(total)
         orders.append(order.copy())
@@ -797,12 +804,14 @@ def naive_epochs(net, orders, solver, nesterov=True):
     return params, losses, t
 
 
+@pytest.mark.parametrize("n_chunks", [1, 2, 3], ids=lambda c: f"{c}chunks")
 @pytest.mark.parametrize("solver", [training.ADAM, training.SGD], ids=["adam", "sgd"])
 @pytest.mark.parametrize("shuffle", [False, True], ids=["in_order", "shuffled"])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_train_epoch_against_naive(dtype, shuffle, solver):
-    """Three epochs of 3 batches (8, 8, 7 examples) replayed with naive.py."""
-    net = make_training(dtype)
+def test_train_epoch_against_naive(dtype, shuffle, solver, n_chunks):
+    """Three epochs of 3 batches (8, 8, 7 examples) replayed with naive.py, each batch
+    whole or cut into chunks (7 examples in 3 chunks: 3, 3, 1)."""
+    net = make_training(dtype, n_chunks=n_chunks)
     params, losses, orders, t = run_epochs(net, 3, shuffle, solver)
     for order in orders:
         np.testing.assert_array_equal(np.sort(order), np.arange(23))
@@ -834,13 +843,14 @@ def test_train_epoch_reproducible(shuffle, solver):
 @needs_two_threads
 @pytest.mark.parametrize("solver", [training.ADAM, training.SGD], ids=["adam", "sgd"])
 @pytest.mark.parametrize("shuffle", [False, True], ids=["in_order", "shuffled"])
-def test_train_epoch_independent_of_thread_count(shuffle, solver):
+@pytest.mark.parametrize("n_chunks", [1, 2], ids=lambda c: f"{c}chunks")
+def test_train_epoch_independent_of_thread_count(shuffle, solver, n_chunks):
     """Three epochs (200 examples, batches of 32) with 1 and 2 threads, within RTOL[float64].
 
     Not bitwise: the epoch losses come from the cost kernels and SGD's steps from
     sgd_step, whose bits depend on the thread count (see the bitwise kernel test).
     """
-    net = make_training(np.float64, n_samples=200, batch_size=32)
+    net = make_training(np.float64, n_samples=200, batch_size=32, n_chunks=n_chunks)
     one, two = (
         run_with_threads(lambda rng: run_epochs(net, 3, shuffle, solver, seed=3), threads)
         for threads in (1, 2)

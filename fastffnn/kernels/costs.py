@@ -35,7 +35,11 @@ def logistic_cross_entropy(A, Y, s):
         for j in range(n):
             a = min(max(A[j, i], eps), one - eps)
             y = Y[j, i]
-            total += y * np.log(a) + (one - y) * np.log(one - a)
+            # one log per entry for 0/1 targets (a term with weight 0 is skipped)
+            if y != 0:
+                total += y * np.log(a)
+            if y != one:
+                total += (one - y) * np.log(one - a)
         per_example[i] = s[i] * total
     return -ordered_sum(per_example) / ordered_sum(s)
 
@@ -50,8 +54,9 @@ def softmax_cross_entropy(A, Y, s):
     for i in prange(m):
         total = A.dtype.type(0)
         for j in range(n):
-            a = min(max(A[j, i], eps), one - eps)
-            total += Y[j, i] * np.log(a)
+            if Y[j, i] != 0:  # one-hot targets: one log per example
+                a = min(max(A[j, i], eps), one - eps)
+                total += Y[j, i] * np.log(a)
         per_example[i] = s[i] * total
     return -ordered_sum(per_example) / ordered_sum(s)
 
@@ -89,15 +94,16 @@ def softmax_cross_entropy_seed(A, Y, s, dA):
 
 
 @kernel
-def fused_seed(A, Y, s, dZ):
+def fused_seed(A, Y, s, weight_total, dZ):
     """C4 with R2: ``dz_{:,i} = s_i (a_{:,i} - y_{:,i}) / sum s``.
 
     Valid for each of sigmoid + C1, softmax + C2 and sigmoid + C3: it is the
     general seed passed through the output activation's backward (A2 / A4)
-    in closed form. A, Y, dZ: (n_L, m); s: (m,).
+    in closed form. A, Y, dZ: (n_L, m); s: (m,); ``weight_total`` is the
+    ``sum s`` of the whole mini-batch (a chunk of a batch passes the batch's).
     """
     n, m = A.shape
-    scale = A.dtype.type(1) / ordered_sum(s)
+    scale = A.dtype.type(1) / weight_total
     for i in prange(m):
         weight = s[i] * scale
         for j in range(n):
