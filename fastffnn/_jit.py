@@ -60,13 +60,24 @@ def _load_pip_tbb():
 def configure_threading_layer():
     """Pick numba's threading layer before the first parallel region runs.
 
-    Why not numba's default here: its ``omp`` layer busy-waits after each
-    parallel region and fights OpenBLAS's threads, which made a GEMM next to a
-    prange loop 8x slower on this 2-core machine (benchmarks/threading_layers.py
-    re-measures it on the training epoch). ``tbb`` parks its workers and costs
-    ~2 us per region; ``workqueue`` never spins either but costs ~90 us per
-    region, so it is only the fallback. A user's explicit NUMBA_THREADING_LAYER
-    wins.
+    Measured on this code (benchmarks/threading_layers.py, 2-core machine,
+    2 numba + 2 BLAS threads, ms per epoch of train_epoch):
+
+    ===========  =======  ========  =======
+    layer        S        L         D
+    ===========  =======  ========  =======
+    tbb          20.7     480       2.16
+    omp          22.6     5700      257
+    omp PASSIVE  33.3     468       4.12
+    workqueue    98.4     592       9.20
+    ===========  =======  ========  =======
+
+    numba's default ``omp`` busy-waits after each parallel region and fights
+    OpenBLAS's threads (12x slower on L, 120x on D); ``tbb`` parks its
+    workers and is never badly slow; ``workqueue`` never spins but costs
+    ~90 us per region and cannot nest regions, so it is only the fallback
+    (and turns off batch chunking, see ``fastffnn.solvers.batch_chunks``).
+    A user's explicit NUMBA_THREADING_LAYER wins.
     """
     if not os.environ.get("NUMBA_THREADING_LAYER"):
         if _load_pip_tbb():
