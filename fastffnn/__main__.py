@@ -1,9 +1,30 @@
-"""Command line: ``python -m fastffnn demo``."""
+"""Command line: ``python -m fastffnn {demo,train,predict,bench}`` (also ``fastffnn ...``).
+
+demo      train on scikit-learn's bundled digits, print accuracy and time per epoch
+train     train a StandardScaler + FFNNClassifier pipeline on a CSV file, save it
+predict   predict labels or class probabilities for a CSV file with a saved model
+bench     side-by-side speed comparison with scikit-learn (and PyTorch)
+
+A bad input file is reported as one line on stderr, ``fastffnn: error: ...``,
+with exit code 2.
+"""
 
 import argparse
+import csv
+import math
+import os
 import sys
 import time
 import warnings
+
+MODEL_FORMAT = "fastffnn.cli.model/1"  # the "format" key of a file written by train
+
+
+class CommandError(Exception):
+    """A user-facing error: printed as one ``fastffnn: error:`` line, exit code 2."""
+
+
+# ------------------------------------------------------------------ demo
 
 
 def demo(args):
@@ -24,14 +45,14 @@ def demo(args):
         StandardScaler(),
         FFNNClassifier(hidden_layer_sizes=(100,), max_iter=args.epochs, random_state=0),
     )
-    start = time.perf_counter()
-    FFNNClassifier(hidden_layer_sizes=(4,), max_iter=1).fit(X[:20], y[:20])
-    warmup = time.perf_counter() - start
-    start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # a fixed epoch budget
+        start = time.perf_counter()
+        FFNNClassifier(hidden_layer_sizes=(4,), max_iter=1).fit(X[:20], y[:20])
+        warmup = time.perf_counter() - start
+        start = time.perf_counter()
         model.fit(X_train, y_train)
-    elapsed = time.perf_counter() - start
+        elapsed = time.perf_counter() - start
     network = model[-1]
     print(f"digits: {X_train.shape[0]} training / {X_test.shape[0]} held-out examples, "
           f"{X.shape[1]} features, 10 classes")  # fmt: skip
@@ -42,18 +63,393 @@ def demo(args):
     return 0
 
 
+# ------------------------------------------------------------ CSV files
+
+
+def read_csv(path):
+    """(column names, rows of strings, line number of each row) of a CSV file.
+
+    Comma-separated, UTF-8 (a byte-order mark is allowed), a header line first;
+    blank lines are skipped. Raises CommandError for anything unusable.
+    """
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as file:
+            reader = csv.reader(file)
+            header = next(reader, None)
+            if header is None:
+                raise CommandError(f"{path} is empty; expected a header line of column names")
+            header = [name.strip() for name in header]
+            rows, lines = [], []
+            for row in reader:
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue
+                if len(row) != len(header):
+                    raise CommandError(f"{path}, line {reader.line_num}: {len(row)} fields, but "
+                                       f"the header has {len(header)}")  # fmt: skip
+                rows.append(row)
+                lines.append(reader.line_num)
+    except FileNotFoundError:
+        raise CommandError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise CommandError(f"{path} is a directory, not a CSV file") from None
+    except UnicodeDecodeError:
+        raise CommandError(f"{path} is not a UTF-8 text file") from None
+    except csv.Error as error:
+        raise CommandError(f"{path} is not a readable CSV file: {error}") from None
+    except OSError as error:
+        raise CommandError(f"cannot read {path}: {error.strerror or error}") from None
+    if any(not name for name in header):
+        raise CommandError(f"{path}: the header has an empty column name "
+                           f"(column {header.index('') + 1})")  # fmt: skip
+    duplicates = sorted({name for name in header if header.count(name) > 1})
+    if duplicates:
+        raise CommandError(f"{path}: duplicate column names in the header: "
+                           f"{', '.join(map(repr, duplicates))}")  # fmt: skip
+    if not rows:
+        raise CommandError(f"{path} has a header but no data rows")
+    return header, rows, lines
+
+
+def _columns_hint(path, header):
+    hint = f"{path} has the columns {', '.join(map(repr, header))}"
+    if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
+        hint += " (is it comma-separated?)"
+    return hint
+
+
+def numeric_columns(path, header, rows, lines, names):
+    """The columns ``names`` of ``rows`` as a float64 array (n_rows, len(names)).
+
+    Every value must be a finite number; the first one that is not is reported
+    with its line and column.
+    """
+    import numpy as np
+
+    index = [header.index(name) for name in names]
+    cells = [[row[i] for i in index] for row in rows]
+    try:
+        X = np.array(cells, dtype=np.float64).reshape(len(rows), len(names))
+    except ValueError:
+        X = None
+    if X is not None and np.isfinite(X).all():
+        return X
+    values = []
+    for row, line in zip(cells, lines):
+        for name, cell in zip(names, row):
+            try:
+                value = float(cell)
+            except ValueError:
+                if not cell.strip():
+                    raise CommandError(f"{path}, line {line}: column {name!r} is empty; feature "
+                                       "columns need a number in every row") from None  # fmt: skip
+                raise CommandError(f"{path}, line {line}: column {name!r} holds {cell!r}, not a "
+                                   "number; feature columns must be numeric") from None  # fmt: skip
+            if not math.isfinite(value):
+                raise CommandError(f"{path}, line {line}: column {name!r} holds {cell!r}; "
+                                   "feature values must be finite numbers")  # fmt: skip
+            values.append(value)
+    return np.array(values, dtype=np.float64).reshape(len(rows), len(names))
+
+
+def _one_line(error):
+    return " ".join(str(error).split())
+
+
+def _report_warnings(caught):
+    seen = set()
+    for warning in caught:
+        text = _one_line(warning.message)
+        if text not in seen:
+            seen.add(text)
+            if "Maximum iterations" in text:
+                text += " A larger --max-iter may give a better model."
+            print(f"fastffnn: warning: {text}", file=sys.stderr)
+
+
+def _check_output_dir(path):
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise CommandError(f"cannot write {path}: no directory {directory}")
+
+
+# ----------------------------------------------------------------- train
+
+
+def _hidden_sizes(text):
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) <= 0:
+        raise argparse.ArgumentTypeError(
+            f"expected positive layer sizes separated by commas, like 100,50; got {text!r}"
+        )
+    return sizes
+
+
+def _test_size(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), got {text!r}")
+    return value
+
+
+def train(args):
+    """Train a StandardScaler + FFNNClassifier pipeline on a CSV file and save it with joblib.
+
+    The held-out accuracy is measured on a stratified --test-size split;
+    then, unless --no-refit, the pipeline is fitted again on every row and
+    that model is saved.
+    """
+    header, rows, lines = read_csv(args.data)
+    if args.target not in header:
+        raise CommandError(f"no target column {args.target!r}: {_columns_hint(args.data, header)}")
+    features = [name for name in header if name != args.target]
+    if not features:
+        raise CommandError(f"{args.data} has no feature columns besides the target {args.target!r}")
+    X = numeric_columns(args.data, header, rows, lines, features)
+    target_index = header.index(args.target)
+    y = [row[target_index].strip() for row in rows]
+    for label, line in zip(y, lines):
+        if not label:
+            raise CommandError(f"{args.data}, line {line}: the target column {args.target!r} "
+                               "is empty")  # fmt: skip
+    _check_output_dir(args.out)
+
+    import joblib
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    import fastffnn
+    from fastffnn import FFNNClassifier
+
+    y = np.array(y, dtype=object)
+    classes, counts = np.unique(y, return_counts=True)
+    if len(classes) < 2:
+        raise CommandError(f"the target column {args.target!r} holds one class only "
+                           f"({classes[0]!r}); a classifier needs two or more")  # fmt: skip
+
+    def new_model():
+        return make_pipeline(StandardScaler(), FFNNClassifier(
+            hidden_layer_sizes=args.hidden, activation=args.activation, max_iter=args.max_iter,
+            random_state=args.random_state, verbose=args.verbose,
+        ))  # fmt: skip
+
+    print(f"data: {len(rows)} rows, {len(features)} feature columns, target {args.target!r} "
+          f"with {len(classes)} classes")  # fmt: skip
+    print(f"model: StandardScaler + FFNNClassifier(hidden_layer_sizes={args.hidden}, "
+          f"activation={args.activation!r}, max_iter={args.max_iter})")  # fmt: skip
+    accuracy = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            if args.test_size > 0:
+                if counts.min() < 2:
+                    rare = classes[counts.argmin()]
+                    raise CommandError(f"class {rare!r} of {args.target!r} has a single row; a "
+                                       "stratified split needs two or more per class (or use "
+                                       "--test-size 0)")  # fmt: skip
+                try:
+                    X_train, X_test, y_train, y_test = train_test_split(
+                        X, y, test_size=args.test_size, stratify=y,
+                        random_state=args.random_state,
+                    )  # fmt: skip
+                except ValueError as error:
+                    raise CommandError(f"cannot split {len(rows)} rows for testing: "
+                                       f"{_one_line(error)}") from None  # fmt: skip
+                model = new_model().fit(X_train, y_train)
+                accuracy = float(model.score(X_test, y_test))
+                print(f"held-out accuracy: {accuracy:.4f} ({len(y_test)} rows, stratified "
+                      f"{args.test_size:.0%} split, random_state={args.random_state})")  # fmt: skip
+            if args.test_size == 0 or args.refit:
+                model = new_model().fit(X, y)
+                print(f"{'refitted' if args.test_size > 0 else 'fitted'} on all {len(rows)} rows")
+            else:
+                print(f"saved the model fitted on the {len(y_train)} training rows (--no-refit)")
+        except ValueError as error:
+            raise CommandError(f"training failed: {_one_line(error)}") from None
+        finally:
+            _report_warnings(caught)
+    bundle = {
+        "format": MODEL_FORMAT,
+        "model": model,
+        "feature_names": features,
+        "target": args.target,
+        "classes": [str(label) for label in model.classes_],
+        "held_out_accuracy": accuracy,
+        "fastffnn_version": getattr(fastffnn, "__version__", None),
+    }
+    try:
+        joblib.dump(bundle, args.out)
+    except OSError as error:
+        raise CommandError(f"cannot write {args.out}: {error.strerror or error}") from None
+    print(f"wrote {args.out}")
+    return 0
+
+
+# --------------------------------------------------------------- predict
+
+
+def load_model(path):
+    """The dict written by ``train`` (model, feature_names, target, classes)."""
+    if not os.path.isfile(path):
+        raise CommandError(f"{path}: no such model file" if not os.path.exists(path)
+                           else f"{path} is not a model file")  # fmt: skip
+    import joblib
+
+    try:
+        bundle = joblib.load(path)
+    except Exception as error:  # unpickling a foreign file can raise almost anything
+        raise CommandError(f"cannot read {path} as a model written by 'fastffnn train' "
+                           f"({type(error).__name__})") from None  # fmt: skip
+    if not isinstance(bundle, dict) or bundle.get("format") != MODEL_FORMAT:
+        raise CommandError(f"{path} is not a model written by 'fastffnn train'")
+    return bundle
+
+
+def predict(args):
+    """Predict labels (or, with --proba, class probabilities) for the rows of a CSV file."""
+    bundle = load_model(args.model)
+    header, rows, lines = read_csv(args.data)
+    features = bundle["feature_names"]
+    missing = [name for name in features if name not in header]
+    if missing:
+        raise CommandError(f"{args.data} lacks the model's feature column"
+                           f"{'s' if len(missing) > 1 else ''} "
+                           f"{', '.join(map(repr, missing))}; the model was trained on "
+                           f"{', '.join(map(repr, features))}")  # fmt: skip
+    ignored = [name for name in header if name not in features and name != bundle["target"]]
+    if ignored:
+        print(f"fastffnn: note: ignoring columns the model does not use: "
+              f"{', '.join(map(repr, ignored))}", file=sys.stderr)  # fmt: skip
+    X = numeric_columns(args.data, header, rows, lines, features)
+    if args.out:
+        _check_output_dir(args.out)
+    model = bundle["model"]
+    if args.proba:
+        table = [bundle["classes"], *model.predict_proba(X).tolist()]
+    else:
+        table = [[bundle["target"]], *([label] for label in model.predict(X).tolist())]
+    if args.out:
+        try:
+            with open(args.out, "w", newline="", encoding="utf-8") as file:
+                csv.writer(file).writerows(table)
+        except OSError as error:
+            raise CommandError(f"cannot write {args.out}: {error.strerror or error}") from None
+        print(f"wrote {len(rows)} {'probability rows' if args.proba else 'predictions'} "
+              f"to {args.out}", file=sys.stderr)  # fmt: skip
+    else:
+        csv.writer(sys.stdout, lineterminator="\n").writerows(table)
+    return 0
+
+
+# ----------------------------------------------------------------- bench
+
+
 def _bench(args):
     from fastffnn.bench import main as bench_main
 
     return bench_main(args)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="fastffnn", description=__doc__)
+# ------------------------------------------------------------------ main
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="fastffnn", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     demo_parser = commands.add_parser("demo", help=demo.__doc__)
     demo_parser.add_argument("--epochs", type=int, default=100)
     demo_parser.set_defaults(run=demo)
+
+    train_parser = commands.add_parser(
+        "train",
+        help="train a StandardScaler + FFNNClassifier pipeline on a CSV file",
+        description=train.__doc__ + "\nThe CSV file has a header line; every column but the "
+        "target must be numeric; the target column may hold any labels (strings).",
+    )
+    train_parser.add_argument("data", metavar="DATA.csv")
+    train_parser.add_argument(
+        "--target", required=True, metavar="COLUMN", help="name of the label column"
+    )
+    train_parser.add_argument(
+        "--hidden",
+        type=_hidden_sizes,
+        default=(100,),
+        metavar="SIZES",
+        help="hidden layer sizes, comma-separated (default: 100)",
+    )
+    train_parser.add_argument(
+        "--activation",
+        default="relu",
+        choices=["relu", "tanh", "logistic", "identity"],
+        help="hidden activation (default: relu)",
+    )
+    train_parser.add_argument(
+        "--max-iter",
+        type=int,
+        default=200,
+        metavar="N",
+        help="training epochs at most (default: 200)",
+    )
+    train_parser.add_argument(
+        "--test-size",
+        type=_test_size,
+        default=0.2,
+        metavar="FRACTION",
+        help="share of rows held out to measure accuracy; 0 skips the measurement (default: 0.2)",
+    )
+    train_parser.add_argument(
+        "--no-refit",
+        dest="refit",
+        action="store_false",
+        help="save the model fitted on the training split instead of refitting on all rows",
+    )
+    train_parser.add_argument(
+        "--random-state",
+        type=int,
+        default=0,
+        metavar="SEED",
+        help="seed of the split and the network (default: 0)",
+    )
+    train_parser.add_argument(
+        "--verbose",
+        type=int,
+        default=0,
+        metavar="LEVEL",
+        help="1: a line per epoch, 2: a progress bar (default: 0)",
+    )
+    train_parser.add_argument(
+        "--out",
+        default="model.joblib",
+        metavar="MODEL",
+        help="where to write the model (default: model.joblib)",
+    )
+    train_parser.set_defaults(run=train)
+
+    predict_parser = commands.add_parser(
+        "predict",
+        help="predict the rows of a CSV file with a model written by train",
+        description=predict.__doc__ + " The file needs the model's feature columns (by "
+        "name, in any order); the target column and other columns are ignored. The model "
+        "file is a pickle: load only files you trust.",
+    )
+    predict_parser.add_argument("model", metavar="MODEL.joblib")
+    predict_parser.add_argument("data", metavar="DATA.csv")
+    predict_parser.add_argument(
+        "--proba", action="store_true", help="write class probabilities, one column per class"
+    )
+    predict_parser.add_argument(
+        "--out", metavar="PREDICTIONS.csv", help="output CSV file (default: standard output)"
+    )
+    predict_parser.set_defaults(run=predict)
 
     bench_parser = commands.add_parser("bench", help="side-by-side speed comparison")
     bench_parser.add_argument("--tiny", action="store_true", help="tiny sizes (smoke test)")
@@ -63,8 +459,19 @@ def main(argv=None):
     bench_parser.add_argument("--json", default="bench_results.json")
     bench_parser.add_argument("--chart", default="bench_results.png")
     bench_parser.set_defaults(run=_bench)
-    args = parser.parse_args(argv)
-    return args.run(args)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except CommandError as error:
+        print(f"fastffnn: error: {_one_line(error)}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # e.g. `fastffnn predict ... | head`
+        sys.stdout = open(os.devnull, "w")  # silence the flush at exit
+        return 0
 
 
 if __name__ == "__main__":

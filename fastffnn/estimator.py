@@ -343,6 +343,10 @@ class FFNNClassifier(ClassifierMixin, BaseEstimator):
                              batch_size, self.shuffle, shuffle_rng)  # fmt: skip
         best_params = params.copy() if self.early_stopping else None
         last_good = params.copy()
+        from fastffnn.progress import EpochReporter
+
+        reporter = EpochReporter(self.verbose, None if incremental else self.max_iter,
+                                 self.validation_scores_)  # fmt: skip
         try:
             for _ in range(1 if incremental else self.max_iter):
                 loss = runner.run(self._optimizer)
@@ -361,18 +365,17 @@ class FFNNClassifier(ClassifierMixin, BaseEstimator):
                 self.loss_ = loss
                 self.t_ += n_samples
                 self.loss_curve_.append(loss)
-                if self.verbose:
-                    print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
+                reporter.epoch(self.n_iter_, loss)
                 if self._update_no_improvement(X_val, y_val, s_val):
                     best_params = params.copy()
+                reporter.end_epoch()
                 self._optimizer.end_epoch(self.t_)
                 if self._no_improvement_count > self.n_iter_no_change:
                     what = "Validation score" if self.early_stopping else "Training loss"
                     message = (f"{what} did not improve more than tol={self.tol:f} for "
                                f"{self.n_iter_no_change} consecutive epochs.")  # fmt: skip
                     stop, suffix = self._optimizer.should_stop()
-                    if self.verbose:
-                        print(message + suffix)
+                    reporter.message(message + suffix)
                     if stop:
                         break
                     self._no_improvement_count = 0
@@ -390,6 +393,7 @@ class FFNNClassifier(ClassifierMixin, BaseEstimator):
                 params[:] = last_good
             warnings.warn("Training interrupted by user; keeping the weights of the last "
                           "completed epoch.", stacklevel=3)  # fmt: skip
+        reporter.close()
         if self.early_stopping:
             params[:] = best_params
 

@@ -1,0 +1,294 @@
+"""The command line: train/predict round trip on a CSV file, bad files, bench smoke test.
+
+Every command runs as ``python -m fastffnn ...`` in a subprocess, as a user runs it.
+"""
+
+import csv
+import json
+import subprocess
+import sys
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+
+from fastffnn.__main__ import main
+
+FEATURES = ["f0", "f1", "f2", "f3", "f4"]
+LABELS = np.array(["cat", "dog", "bird"])
+
+
+def fastffnn(*args, cwd):
+    return subprocess.run(
+        [sys.executable, "-m", "fastffnn", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def write_csv(path, header, rows):
+    with open(path, "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture(scope="module")
+def data():
+    """240 rows, 5 numeric features, string labels; the label column sits in the middle."""
+    X, y = make_classification(
+        n_samples=240,
+        n_features=5,
+        n_informative=4,
+        n_redundant=0,
+        n_classes=3,
+        n_clusters_per_class=1,
+        class_sep=2.0,
+        random_state=0,
+    )
+    return X, LABELS[y]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, data):
+    """(folder, train result) after ``train`` on a CSV file with string labels."""
+    folder = tmp_path_factory.mktemp("cli")
+    X, y = data
+    header = [*FEATURES[:2], "animal", *FEATURES[2:]]
+    rows = [[*x[:2], label, *x[2:]] for x, label in zip(X.tolist(), y)]
+    write_csv(folder / "train.csv", header, rows)
+    result = fastffnn(
+        "train",
+        "train.csv",
+        "--target",
+        "animal",
+        "--hidden",
+        "16,8",
+        "--max-iter",
+        "100",
+        "--out",
+        "model.joblib",
+        cwd=folder,
+    )
+    return folder, result
+
+
+def read_rows(path):
+    with open(path, newline="") as file:
+        return list(csv.reader(file))
+
+
+def test_train_reports_accuracy_and_writes_the_model(trained, data):
+    folder, result = trained
+    assert result.returncode == 0, result.stderr
+    assert "held-out accuracy: " in result.stdout
+    assert "Traceback" not in result.stderr
+    bundle = joblib.load(folder / "model.joblib")
+    assert bundle["feature_names"] == FEATURES
+    assert bundle["target"] == "animal"
+    assert bundle["classes"] == sorted(LABELS.tolist())
+    assert 0.5 < bundle["held_out_accuracy"] <= 1.0
+    assert bundle["model"][-1].hidden_layer_sizes == (16, 8)
+    assert bundle["model"][-1].n_iter_ >= 1
+
+
+def test_predict_matches_the_estimator_loaded_from_the_model_file(trained, data):
+    folder, result = trained
+    assert result.returncode == 0, result.stderr
+    X, _ = data
+    predicted = fastffnn(
+        "predict", "model.joblib", "train.csv", "--out", "predictions.csv", cwd=folder
+    )
+    assert predicted.returncode == 0, predicted.stderr
+    rows = read_rows(folder / "predictions.csv")
+    assert rows[0] == ["animal"]
+    expected = joblib.load(folder / "model.joblib")["model"].predict(X)
+    assert [row[0] for row in rows[1:]] == expected.tolist()
+    assert set(expected) <= set(LABELS)
+
+
+def test_predict_selects_the_feature_columns_by_name(trained, data):
+    """Columns in another order, an extra id column and no target column."""
+    folder, result = trained
+    assert result.returncode == 0, result.stderr
+    X, _ = data
+    header = ["id", *reversed(FEATURES)]
+    rows = [[f"row{i}", *reversed(x)] for i, x in enumerate(X[:50].tolist())]
+    write_csv(folder / "new.csv", header, rows)
+    predicted = fastffnn("predict", "model.joblib", "new.csv", cwd=folder)
+    assert predicted.returncode == 0, predicted.stderr
+    assert "ignoring columns the model does not use: 'id'" in predicted.stderr
+    lines = predicted.stdout.splitlines()
+    expected = joblib.load(folder / "model.joblib")["model"].predict(X[:50])
+    assert lines == ["animal", *expected.tolist()]
+
+
+def test_predict_proba_writes_a_header_of_class_names(trained, data):
+    folder, result = trained
+    assert result.returncode == 0, result.stderr
+    X, _ = data
+    predicted = fastffnn("predict", "model.joblib", "train.csv", "--proba", cwd=folder)
+    assert predicted.returncode == 0, predicted.stderr
+    rows = list(csv.reader(predicted.stdout.splitlines()))
+    model = joblib.load(folder / "model.joblib")["model"]
+    assert rows[0] == [str(label) for label in model.classes_] == sorted(LABELS.tolist())
+    probabilities = np.array(rows[1:], dtype=float)
+    np.testing.assert_allclose(probabilities, model.predict_proba(X), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-9)
+
+
+def test_train_without_test_split_and_without_refit(tmp_path, data):
+    X, y = data
+    write_csv(
+        tmp_path / "d.csv", [*FEATURES, "y"], [[*x, label] for x, label in zip(X.tolist(), y)]
+    )
+    result = fastffnn(
+        "train",
+        "d.csv",
+        "--target",
+        "y",
+        "--max-iter",
+        "5",
+        "--test-size",
+        "0",
+        "--out",
+        "all.joblib",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "held-out accuracy" not in result.stdout
+    assert "fitted on all 240 rows" in result.stdout
+    assert joblib.load(tmp_path / "all.joblib")["held_out_accuracy"] is None
+    result = fastffnn(
+        "train",
+        "d.csv",
+        "--target",
+        "y",
+        "--max-iter",
+        "5",
+        "--no-refit",
+        "--out",
+        "split.joblib",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "fitted on the 192 training rows" in result.stdout
+    assert joblib.load(tmp_path / "split.joblib")["model"][0].n_samples_seen_ == 192
+
+
+TRAIN = ["train", "--target", "y", "--max-iter", "5"]
+BAD_FILES = {  # case -> (command arguments, text the error line must contain)
+    "missing file": ([*TRAIN, "missing.csv"], "missing.csv: no such file"),
+    "directory": ([*TRAIN, "."], "is a directory"),
+    "empty file": ([*TRAIN, "empty.csv"], "empty.csv is empty"),
+    "header only": ([*TRAIN, "header_only.csv"], "no data rows"),
+    "missing target": (["train", "good.csv", "--target", "label"], "no target column 'label'"),
+    "not comma-separated": ([*TRAIN, "semicolons.csv"], "is it comma-separated?"),
+    "non-numeric feature": ([*TRAIN, "text.csv"], "line 6: column 'x2' holds 'high'"),
+    "empty feature": ([*TRAIN, "blank.csv"], "line 6: column 'x2' is empty"),
+    "nan feature": ([*TRAIN, "nan.csv"], "line 6: column 'x2' holds 'nan'"),
+    "ragged row": ([*TRAIN, "ragged.csv"], "line 6: 2 fields, but the header has 3"),
+    "not utf-8": ([*TRAIN, "latin1.csv"], "not a UTF-8 text file"),
+    "one class": ([*TRAIN, "one_class.csv"], "one class only"),
+    "output folder missing": ([*TRAIN, "good.csv", "--out", "no/m.joblib"], "no directory"),
+    "model missing": (["predict", "missing.joblib", "good.csv"], "no such model file"),
+    "model not joblib": (["predict", "text.joblib", "good.csv"], "cannot read text.joblib"),
+    "model not from train": (["predict", "dict.joblib", "good.csv"], "not a model written by"),
+}
+
+
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bad")
+    good = [["1.0", "2.0", "a"], ["3.0", "4.0", "b"], ["5.0", "6.0", "a"], ["7.0", "8.0", "b"]]
+    header = ["x1", "x2", "y"]
+    write_csv(folder / "good.csv", header, good)
+    write_csv(folder / "text.csv", header, [*good, ["1.5", "high", "a"]])
+    write_csv(folder / "blank.csv", header, [*good, ["1.5", "", "a"]])
+    write_csv(folder / "nan.csv", header, [*good, ["1.5", "nan", "a"]])
+    write_csv(folder / "header_only.csv", header, [])
+    write_csv(folder / "ragged.csv", header, [*good, ["1.5", "a"]])
+    write_csv(folder / "one_class.csv", header, [row[:2] + ["a"] for row in good])
+    (folder / "empty.csv").write_text("")
+    (folder / "semicolons.csv").write_text("x1;x2;y\n1;2;a\n")
+    (folder / "latin1.csv").write_bytes("x1,x2,y\n1,2,caf\xe9\n".encode("latin-1"))
+    (folder / "text.joblib").write_text("hello")
+    joblib.dump({"some": "dict"}, folder / "dict.joblib")
+    return folder
+
+
+def assert_one_error_line(result, expected):
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("fastffnn: error: ")
+    assert expected in lines[0]
+
+
+def run_in_process(arguments, capsys):
+    """main(arguments) in this process, as a CompletedProcess (faster than a subprocess)."""
+    capsys.readouterr()
+    returncode = main([str(argument) for argument in arguments])
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(arguments, returncode, out, err)
+
+
+@pytest.mark.parametrize("case", list(BAD_FILES))
+def test_bad_files_give_one_error_line_and_exit_code_2(bad_files, case, capsys, monkeypatch):
+    monkeypatch.chdir(bad_files)
+    arguments, expected = BAD_FILES[case]
+    assert_one_error_line(run_in_process(arguments, capsys), expected)
+
+
+@pytest.mark.parametrize("case", ["missing file", "non-numeric feature", "model not joblib"])
+def test_bad_files_in_a_real_process(bad_files, case):
+    """The same as the user sees it: nothing but the error line, no traceback."""
+    arguments, expected = BAD_FILES[case]
+    assert_one_error_line(fastffnn(*arguments, cwd=bad_files), expected)
+
+
+def test_predict_with_wrong_columns_or_bad_values(trained, capsys):
+    folder, result = trained
+    assert result.returncode == 0, result.stderr
+    write_csv(folder / "wrong.csv", ["f0", "f1", "f2", "animal"], [[1, 2, 3, "cat"]])
+    assert_one_error_line(
+        run_in_process(["predict", folder / "model.joblib", folder / "wrong.csv"], capsys),
+        "lacks the model's feature columns 'f3', 'f4'",
+    )
+    # the target column is ignored even when it holds strings; a feature may not
+    write_csv(folder / "text.csv", [*FEATURES, "animal"], [[1, 2, "x", 4, 5, "cat"]])
+    assert_one_error_line(
+        run_in_process(["predict", folder / "model.joblib", folder / "text.csv"], capsys),
+        "line 2: column 'f2' holds 'x'",
+    )
+
+
+def test_bench_tiny_writes_json_and_chart(tmp_path):
+    """Smoke test of the comparison command (no timing assertions)."""
+    result = fastffnn(
+        "bench",
+        "--tiny",
+        "--no-torch",
+        "--json",
+        tmp_path / "bench.json",
+        "--chart",
+        tmp_path / "bench.png",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "fastffnn" in result.stdout and "scikit-learn" in result.stdout
+    report = json.loads((tmp_path / "bench.json").read_text())
+    assert {row["config"]["name"] for row in report["results"]} >= {"S", "D"}
+    for row in report["results"]:
+        assert row["runs"]["fastffnn"]["seconds_per_epoch"] > 0
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert "no chart: matplotlib is not installed" in result.stdout
+    else:
+        assert (tmp_path / "bench.png").stat().st_size > 0
