@@ -6,6 +6,7 @@ from fastffnn._jit import configure_threading_layer
 configure_threading_layer()
 
 from fastffnn.estimator import FFNNClassifier  # noqa: E402  (after the threading layer)
+from fastffnn.gradcheck import check_gradients  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["FFNNClassifier", "__version__"]
+__all__ = ["FFNNClassifier", "check_gradients", "__version__"]

@@ -1,0 +1,162 @@
+"""Jacobians of a network's outputs with respect to its inputs, by forward or
+reverse accumulation (MATH.md, "Forward versus reverse accumulation").
+
+For every example ``i`` the Jacobian ``J_i = d a^[L]_i / d x_i`` has shape
+(n^[L], n^[0]). Both modes first run the forward pass (F1-F2) of a chunk of
+examples, keeping every ``A^[l]``, then:
+
+- **forward** (:func:`forward_jacobian`): one tangent pass per input feature
+  ``k``, batched over the chunk's examples: ``dot-A^[0] = e_k`` in every column,
+  then T1 and T2 layer by layer up to ``dot-A^[L]``, which is column ``k`` of
+  every ``J_i``. n^[0] passes.
+- **reverse** (:func:`reverse_jacobian`): one backward pass per output ``r``:
+  ``dA^[L] = e_r`` in every column, through the output activation's backward
+  (B1), then B4 and B1 layer by layer down to ``dA^[0]``, which is row ``r`` of
+  every ``J_i``. n^[L] passes. B2-B3 (the parameter gradients) are not needed.
+
+A pass of either mode costs about the same (one GEMM per layer of the same
+size), so the cheaper mode is the one with fewer passes: forward when
+n^[0] < n^[L] (:func:`choose_mode`).
+
+Examples are processed ``PREDICT_CHUNK`` at a time, so workspace memory does not
+grow with n_samples; the result itself is (n_samples, n^[L], n^[0]).
+"""
+
+import numpy as np
+
+from fastffnn._jit import serial
+from fastffnn.kernels.activations import activation_backward
+from fastffnn.kernels.linear import linear_backward_input
+from fastffnn.kernels.tangents import activation_tangent, basis_direction, linear_tangent
+from fastffnn.network import layer_parameters, layer_workspace, workspace_size
+from fastffnn.training import PREDICT_CHUNK, forward
+
+MODES = ("auto", "forward", "reverse")
+
+
+@serial
+def forward_jacobian(X, params, sizes, codes, activations, tangents, seed, capacity, out):
+    """Forward accumulation: ``out[i, :, k] = dot-A^[L]`` of example i for ``dot-x = e_k``.
+
+    X: (n_samples, n^[0]); out: (n_samples, n^[L], n^[0]), output.
+    ``activations`` and ``tangents`` are workspace buffers for ``capacity``
+    examples (``fastffnn.network.workspace_size``); ``seed`` holds
+    ``capacity * n^[0]`` entries for ``dot-A^[0]``. Per chunk: F1-F2 once, then
+    for each feature k, ``dot-A^[0] = e_k`` and T1, T2 through every layer.
+    """
+    n_samples = X.shape[0]
+    n_in = sizes[0]
+    L = sizes.size - 1
+    for start in range(0, n_samples, capacity):
+        stop = min(start + capacity, n_samples)
+        m = stop - start
+        forward(X[start:stop].T, params, sizes, codes, activations, capacity)
+        dA0 = seed[: m * n_in].reshape((m, n_in)).T
+        for k in range(n_in):
+            basis_direction(k, dA0)
+            dA_prev = dA0
+            for l in range(1, L + 1):
+                W, b = layer_parameters(params, sizes, l)
+                A = layer_workspace(activations, sizes, l, m, capacity)
+                dA = layer_workspace(tangents, sizes, l, m, capacity)
+                linear_tangent(W, dA_prev, dA)  # T1: dot-Z^[l]
+                activation_tangent(codes[l - 1], A, dA, dA)  # T2: dot-A^[l], in place
+                dA_prev = dA
+            out[start:stop, :, k] = dA_prev.T
+
+
+@serial
+def reverse_jacobian(X, params, sizes, codes, activations, deltas, inputs, capacity, out):
+    """Reverse accumulation: ``out[i, r, :] = dA^[0]`` of example i for ``dA^[L] = e_r``.
+
+    X: (n_samples, n^[0]); out: (n_samples, n^[L], n^[0]), output.
+    ``activations`` and ``deltas`` are workspace buffers for ``capacity``
+    examples; ``inputs`` holds ``capacity * n^[0]`` entries for ``dA^[0]``.
+    Per chunk: F1-F2 once, then for each output r, the seed ``e_r`` through
+    B1 at layer L, and B4, B1 down to ``dA^[0]``.
+    """
+    n_samples = X.shape[0]
+    n_in = sizes[0]
+    L = sizes.size - 1
+    for start in range(0, n_samples, capacity):
+        stop = min(start + capacity, n_samples)
+        m = stop - start
+        forward(X[start:stop].T, params, sizes, codes, activations, capacity)
+        dA0 = inputs[: m * n_in].reshape((m, n_in)).T
+        for r in range(sizes[L]):
+            dZ = layer_workspace(deltas, sizes, L, m, capacity)
+            basis_direction(r, dZ)  # dA^[L] = e_r
+            A = layer_workspace(activations, sizes, L, m, capacity)
+            activation_backward(codes[L - 1], A, dZ, dZ)  # B1: dZ^[L], in place
+            for l in range(L, 1, -1):
+                W, b = layer_parameters(params, sizes, l)
+                A_prev = layer_workspace(activations, sizes, l - 1, m, capacity)
+                dA_prev = layer_workspace(deltas, sizes, l - 1, m, capacity)
+                linear_backward_input(dZ, W, dA_prev)  # B4
+                activation_backward(codes[l - 2], A_prev, dA_prev, dA_prev)  # B1
+                dZ = dA_prev
+            W, b = layer_parameters(params, sizes, 1)
+            linear_backward_input(dZ, W, dA0)  # B4 at l = 1: dA^[0]
+            out[start:stop, r, :] = dA0.T
+
+
+def choose_mode(n_features, n_outputs):
+    """The mode ``"auto"`` picks: ``"forward"`` when n_features < n_outputs, else ``"reverse"``.
+
+    ``n_outputs`` counts the network's output units, i.e. the reverse passes
+    needed (for a binary classifier that is 1, although ``predict_proba`` has
+    two columns: the column ``1 - p`` costs no pass of its own). On a tie the
+    passes cost the same and reverse is used.
+    """
+    return "forward" if n_features < n_outputs else "reverse"
+
+
+def input_jacobian(params, sizes, codes, X, mode="auto", binary=False):
+    """Jacobian of the network's outputs with respect to its inputs, for every row of X.
+
+    Parameters
+    ----------
+    params : ndarray of shape (n_parameters,)
+        The flat parameter buffer (``fastffnn.network``); its dtype is the
+        computation's dtype.
+    sizes : ndarray of int64, shape (L + 1,)
+        Layer sizes ``(n^[0], ..., n^[L])``.
+    codes : ndarray of int64, shape (L,)
+        Activation codes of layers 1..L.
+    X : ndarray of shape (n_samples, n^[0])
+        Inputs, already validated; converted to C order and ``params``' dtype
+        when they are not.
+    mode : {"auto", "forward", "reverse"}, default="auto"
+        Accumulation mode; "auto" is :func:`choose_mode`.
+    binary : bool, default=False
+        The network has one logistic output ``p`` and the probabilities are
+        ``[1 - p, p]``, as ``FFNNClassifier.predict_proba`` returns for two
+        classes: the result then has 2 rows per example, the first minus the
+        second.
+
+    Returns
+    -------
+    jacobian : ndarray of shape (n_samples, n_outputs, n^[0])
+        ``jacobian[i, r, k] = d proba[i, r] / d X[i, k]``.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(map(repr, MODES))}; got {mode!r}.")
+    dtype = params.dtype
+    X = np.ascontiguousarray(X, dtype=dtype)
+    n_samples, n_in = X.shape
+    if n_in != sizes[0]:
+        raise ValueError(f"X has {n_in} features, but the network expects {int(sizes[0])}.")
+    n_out = int(sizes[-1])
+    if mode == "auto":
+        mode = choose_mode(n_in, n_out)
+    out = np.empty((n_samples, n_out, n_in), dtype=dtype)
+    capacity = max(1, min(n_samples, PREDICT_CHUNK))
+    activations = np.empty(workspace_size(sizes, capacity), dtype=dtype)
+    work = np.empty_like(activations)
+    inputs = np.empty(capacity * n_in, dtype=dtype)
+    if n_samples:
+        driver = forward_jacobian if mode == "forward" else reverse_jacobian
+        driver(X, params, sizes, codes, activations, work, inputs, capacity, out)
+    if binary:
+        return np.concatenate([-out, out], axis=1)
+    return out

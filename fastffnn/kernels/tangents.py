@@ -1,0 +1,163 @@
+"""Forward-mode tangents: the linear layer's tangent (T1) and each activation's (T2).
+
+A tangent ``dot-X`` is the directional derivative of ``X`` along one direction of
+the inputs (or of the parameters) and has the shape of ``X``. Arrays are
+MATH.md-shaped (units, examples) in Fortran order, as everywhere in
+``fastffnn.kernels``; loops run in parallel over examples and serially over
+units, so no result depends on the number of threads.
+
+Like the backward kernels, the T2 kernels take the activation ``A`` and never
+``Z``: ``I(Z > 0) == I(A > 0)`` and the sigmoid, tanh and softmax derivatives
+are written in ``A``. Every activation's Jacobian ``da/dz`` is symmetric
+(diagonal, or ``diag(a) - a a^T`` for softmax), so T2 is B1's formula with
+``dA`` replaced by ``dot-Z``; the kernels are kept separate so that each one
+names the equation it computes and can be tested on its own.
+"""
+
+import numpy as np
+from numba import prange
+
+from fastffnn._jit import kernel, serial
+from fastffnn.kernels.activations import LOGISTIC, RELU, SOFTMAX, TANH
+from fastffnn.kernels.reductions import ordered_sum
+
+
+@kernel
+def basis_direction(k, D):
+    """The unit direction ``e_k`` in every column: ``D[k, i] = 1``, every other entry 0.
+
+    D: (n, m), output; 0 <= k < n. Seeds one forward pass (``dot-A^[0] = e_k``,
+    input feature k) or one reverse pass (``dA^[L] = e_k``, output k).
+    """
+    n, m = D.shape
+    zero = D.dtype.type(0)
+    one = D.dtype.type(1)
+    for i in prange(m):
+        for j in range(n):
+            D[j, i] = zero
+        D[k, i] = one
+
+
+@serial  # one GEMM, no loop of its own to parallelize
+def linear_tangent(W, dA_prev, dZ):
+    """T1 for an input direction: ``dot-Z = W @ dot-A_prev`` (no bias: it is constant).
+
+    W: (n_l, n_{l-1}); dA_prev: (n_{l-1}, m), the tangent ``dot-A^[l-1]``;
+    dZ: (n_l, m), output ``dot-Z^[l]``; it must not alias dA_prev.
+    """
+    np.dot(dA_prev.T, W.T, dZ.T)
+
+
+@kernel
+def linear_tangent_params(W, dW, db, A_prev, dA_prev, work, dZ):
+    """T1 for a parameter direction: ``dot-Z = dot-W @ A_prev + dot-b + W @ dot-A_prev``.
+
+    W, dW: (n_l, n_{l-1}), the weights and their tangent ``dot-W``; db: (n_l,),
+    ``dot-b``; A_prev, dA_prev: (n_{l-1}, m), ``A^[l-1]`` and ``dot-A^[l-1]``;
+    work: (n_l, m), scratch; dZ: (n_l, m), output ``dot-Z^[l]``. dZ and work must
+    not alias each other or the inputs. (At l = 1, ``dot-A^[0] = 0`` and T1 is
+    F1 applied to ``(dot-W, dot-b)``: ``kernels.linear.linear_forward`` serves.)
+    """
+    np.dot(A_prev.T, dW.T, dZ.T)
+    np.dot(dA_prev.T, W.T, work.T)
+    n, m = dZ.shape
+    for i in prange(m):
+        for j in range(n):
+            dZ[j, i] += work[j, i] + db[j]
+
+
+@kernel
+def contract(G, D):
+    """The chain rule's last step to a scalar: ``dot-J = sum_ji G_ji D_ji``.
+
+    G: (n, k), a gradient ``dJ/dX``; D: (n, k), a tangent ``dot-X``. Summed per
+    column, then serially over columns: independent of the thread count.
+    Returns a scalar of G's dtype.
+    """
+    n, k = G.shape
+    per_column = np.empty(k, dtype=G.dtype)
+    for i in prange(k):
+        total = G.dtype.type(0)
+        for j in range(n):
+            total += G[j, i] * D[j, i]
+        per_column[i] = total
+    return ordered_sum(per_column)
+
+
+@kernel
+def identity_tangent(A, dZ, dA):
+    """T2 for A0: ``dot-A = dot-Z``. A, dZ, dA: (n, m); dA may be dZ."""
+    n, m = dZ.shape
+    for i in prange(m):
+        for j in range(n):
+            dA[j, i] = dZ[j, i]
+
+
+@kernel
+def relu_tangent(A, dZ, dA):
+    """T2 for A1: ``dot-A = dot-Z * I(Z > 0)``, using ``A > 0`` (the same set).
+
+    A, dZ, dA: (n, m); dA may be dZ.
+    """
+    n, m = A.shape
+    zero = A.dtype.type(0)
+    for i in prange(m):
+        for j in range(n):
+            dA[j, i] = dZ[j, i] if A[j, i] > zero else zero
+
+
+@kernel
+def logistic_tangent(A, dZ, dA):
+    """T2 for A2: ``dot-A = dot-Z * A * (1 - A)``. A, dZ, dA: (n, m); dA may be dZ."""
+    n, m = A.shape
+    one = A.dtype.type(1)
+    for i in prange(m):
+        for j in range(n):
+            a = A[j, i]
+            dA[j, i] = dZ[j, i] * a * (one - a)
+
+
+@kernel
+def tanh_tangent(A, dZ, dA):
+    """T2 for A3: ``dot-A = dot-Z * (1 - A * A)``. A, dZ, dA: (n, m); dA may be dZ."""
+    n, m = A.shape
+    one = A.dtype.type(1)
+    for i in prange(m):
+        for j in range(n):
+            a = A[j, i]
+            dA[j, i] = dZ[j, i] * (one - a * a)
+
+
+@kernel
+def softmax_tangent(A, dZ, dA):
+    """T2 for A4: ``dot-A = A * (dot-Z - broadcast(sum over axis 0 of A * dot-Z))``.
+
+    A, dZ, dA: (n, m); dA may be dZ. The reduction runs over axis 0 (the units of
+    one example): one number per example, computed before its column is written.
+    """
+    n, m = A.shape
+    for i in prange(m):
+        dot = A.dtype.type(0)
+        for j in range(n):
+            dot += A[j, i] * dZ[j, i]
+        for j in range(n):
+            dA[j, i] = A[j, i] * (dZ[j, i] - dot)
+
+
+@serial
+def activation_tangent(code, A, dZ, dA):
+    """T2 for the activation with kernel ``code``: ``dot-A = (da/dz) dot-Z``.
+
+    A: (n, m), the layer's activations; dZ: (n, m), ``dot-Z``; dA: (n, m),
+    output ``dot-A``; dA may be dZ.
+    """
+    if code == RELU:
+        relu_tangent(A, dZ, dA)
+    elif code == LOGISTIC:
+        logistic_tangent(A, dZ, dA)
+    elif code == TANH:
+        tanh_tangent(A, dZ, dA)
+    elif code == SOFTMAX:
+        softmax_tangent(A, dZ, dA)
+    else:
+        identity_tangent(A, dZ, dA)
