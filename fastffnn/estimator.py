@@ -34,6 +34,26 @@ from fastffnn.training import PREDICT_CHUNK, predict_in_chunks
 _HIDDEN_ACTIVATIONS = ("identity", "logistic", "sigmoid", "tanh", "relu")
 _SUPPORTED_TARGETS = ("binary", "multiclass", "multilabel-indicator")
 _FAST_PATH_MAX_ELEMENTS = 4096  # predict inputs this small skip the full validation
+_LABEL_CHUNK = 65536  # rows of y one-hot encoded at a time
+
+
+class FastffnnVersionWarning(UserWarning):
+    """A pickled FFNNClassifier was saved by another fastffnn version."""
+
+
+def _check_magnitude(X, dtype):
+    """Refuse X whose square overflows ``dtype``: the first update moves the
+    weights by about |X| and the next forward pass multiplies them by X again,
+    so training would overflow to inf/NaN. Two passes over X, no copy."""
+    limit = float(np.sqrt(np.finfo(dtype).max))  # 1.8e19 in float32, 1.3e154 in float64
+    largest = max(float(X.max()), -float(X.min()))
+    if largest > limit:
+        hint = " or train in float64 (dtype='float64')" if np.dtype(dtype) == np.float32 else ""
+        raise ValueError(
+            f"X has values up to {largest:.3g} in magnitude; training in {np.dtype(dtype).name} "
+            f"needs |X| <= {limit:.3g} (the square root of the largest {np.dtype(dtype).name}), "
+            f"or the weights overflow to inf. Scale the features (e.g. StandardScaler){hint}."
+        )
 
 
 def _stochastic(estimator):
@@ -103,6 +123,11 @@ class FFNNClassifier(ClassifierMixin, BaseEstimator):
         Weights per class, multiplied into ``sample_weight`` (not for multi-label).
     dtype : {"float32", "float64"} or None, default=None
         Training precision. None follows X: float32 X trains in float32.
+        X with values beyond the square root of the largest number of the
+        training dtype (about 1.8e19 in float32, 1.3e154 in float64) raises
+        ValueError instead of overflowing; there is no silent float64 fallback,
+        which would copy X. Training that still diverges (too large a
+        learning rate) stops at the last finite weights with a ConvergenceWarning.
 
     Attributes
     ----------
@@ -234,8 +259,8 @@ class FFNNClassifier(ClassifierMixin, BaseEstimator):
         loss (MATH.md R2). Returns self.
         """
         incremental = self.warm_start and hasattr(self, "coefs_")
-        return self._fit(X, y, sample_weight, classes=None, incremental=False,
-                         keep_weights=incremental)  # fmt: skip
+        return self._fit_or_restore(X, y, sample_weight, classes=None, incremental=False,
+                                    keep_weights=incremental)  # fmt: skip
 
     @available_if(_stochastic)
     @_fit_context(prefer_skip_nested_validation=True)
@@ -246,8 +271,22 @@ class FFNNClassifier(ClassifierMixin, BaseEstimator):
         call unless ``y`` is a multi-label indicator matrix. Returns self.
         """
         first_call = not hasattr(self, "coefs_")
-        return self._fit(X, y, sample_weight, classes=classes, incremental=True,
-                         keep_weights=not first_call)  # fmt: skip
+        if not first_call:  # scikit-learn's _fit_context skips this once fitted
+            self._validate_params()
+        return self._fit_or_restore(X, y, sample_weight, classes=classes, incremental=True,
+                                    keep_weights=not first_call)  # fmt: skip
+
+    def _fit_or_restore(self, *args, **kwargs):
+        """``_fit``; when it raises, the estimator's attributes are put back as
+        they were, so bad input found late (labels, sample weights, the
+        validation split) never leaves a half-reset model."""
+        state = self.__dict__.copy()
+        try:
+            return self._fit(*args, **kwargs)
+        except Exception:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
 
     def _fit(self, X, y, sample_weight, *, classes, incremental, keep_weights):
         hidden = self._hidden_sizes()
@@ -262,7 +301,8 @@ class FFNNClassifier(ClassifierMixin, BaseEstimator):
         )  # fmt: skip
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        Y = self._binarize(y, classes, incremental, keep_weights).astype(dtype, copy=False)
+        _check_magnitude(X, dtype)
+        Y = self._binarize(y, classes, incremental, keep_weights, dtype)
         s = self._sample_weights(sample_weight, X, y, dtype)
 
         n_outputs = Y.shape[1]
@@ -520,7 +560,7 @@ class FFNNClassifier(ClassifierMixin, BaseEstimator):
             return np.float32
         return np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
 
-    def _binarize(self, y, classes, incremental, keep_weights):
+    def _binarize(self, y, classes, incremental, keep_weights, dtype):
         target = type_of_target(y, input_name="y")
         if target not in _SUPPORTED_TARGETS:
             raise ValueError(f"Unknown label type: {target!r}. FFNNClassifier needs class "
@@ -533,6 +573,11 @@ class FFNNClassifier(ClassifierMixin, BaseEstimator):
                 if classes is None:
                     raise ValueError("classes must be passed on the first call to partial_fit.")
                 binarizer.fit(np.asarray(classes))
+                known = set(binarizer.classes_.tolist())
+                unseen = [label for label in unique_labels(y).tolist() if label not in known]
+                if unseen:
+                    raise ValueError(f"y contains labels {unseen} that are not "
+                                     f"in classes={binarizer.classes_.tolist()}.")  # fmt: skip
             else:
                 binarizer.fit(y)
             if len(binarizer.classes_) < 2:
@@ -550,12 +595,24 @@ class FFNNClassifier(ClassifierMixin, BaseEstimator):
                 unseen = sorted(set(unique_labels(y)) - set(self.classes_.tolist()), key=str)
                 raise ValueError(f"y contains labels {unseen} not seen in the classes the "
                                  f"model was fitted with, {self.classes_.tolist()}.")  # fmt: skip
-        return self._label_binarizer.transform(y)
+        # Chunk by chunk into ``dtype``: transform(y) at once builds an int64
+        # matrix twice the size of float32 targets (76 MiB for 1e6 rows x 10 classes).
+        first = self._label_binarizer.transform(y[:_LABEL_CHUNK])
+        Y = np.empty((y.shape[0], first.shape[1]), dtype=dtype)
+        Y[: first.shape[0]] = first
+        for start in range(_LABEL_CHUNK, y.shape[0], _LABEL_CHUNK):
+            Y[start : start + _LABEL_CHUNK] = self._label_binarizer.transform(
+                y[start : start + _LABEL_CHUNK]
+            )
+        return Y
 
     def _sample_weights(self, sample_weight, X, y, dtype):
         s = _check_sample_weight(sample_weight, X, dtype=dtype, ensure_non_negative=True)
         if self.class_weight is not None:
             s = s * compute_sample_weight(self.class_weight, y).astype(dtype)
+            if not (np.isfinite(s).all() and (s >= 0).all()):
+                raise ValueError(f"class_weight must be finite and non-negative, got "
+                                 f"{self.class_weight!r}.")  # fmt: skip
         if not s.sum() > 0:
             raise ValueError("sample_weight must have a positive sum; got all zero weights.")
         return np.ascontiguousarray(s, dtype=dtype)
@@ -598,9 +655,24 @@ class FFNNClassifier(ClassifierMixin, BaseEstimator):
         state = dict(super().__getstate__())  # a copy: never touch the live __dict__
         for derived in ("_params", "_views"):
             state.pop(derived, None)
+        from fastffnn import __version__  # here: the package imports this module first
+
+        state["_fastffnn_version"] = __version__
         return state
 
     def __setstate__(self, state):
+        from fastffnn import __version__
+
+        state = dict(state)
+        saved = state.pop("_fastffnn_version", "unknown")
+        if saved != __version__:
+            warnings.warn(
+                f"Trying to unpickle FFNNClassifier from fastffnn version {saved} when using "
+                f"version {__version__}. This might lead to breaking code or invalid results. "
+                "Use at your own risk.",
+                FastffnnVersionWarning,
+                stacklevel=2,
+            )
         super().__setstate__(state)
         if "coefs_" in state:
             self._set_parameters(pack_parameters(self.coefs_, self.intercepts_, self._dtype))
@@ -614,6 +686,10 @@ class FFNNClassifier(ClassifierMixin, BaseEstimator):
         capacity = max(1, min(X.shape[0], PREDICT_CHUNK))
         activations = np.empty(workspace_size(self._sizes, capacity), dtype=self._dtype)
         predict_in_chunks(X, params, self._sizes, self._codes, activations, capacity, out)
+        if not np.isfinite(out).all():
+            raise ValueError("The network's outputs overflowed to NaN or inf on this X: its values "
+                             "are finite but too large in magnitude. Scale X as the training "
+                             "data was scaled.")  # fmt: skip
         return out
 
     def _validated(self, X):
