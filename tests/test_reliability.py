@@ -577,10 +577,10 @@ def _pickled_model(tmp_path):
     return model, X_digits
 
 
-def _child_results(tmp_path, env=None):
+def _child_results(tmp_path, env=None, timeout=300):
     _pickled_model(tmp_path)
     _run_python(_CHILD, json.dumps(_DETERMINISM_CONFIGS), tmp_path / "out.npz",
-                tmp_path / "model.pkl", tmp_path / "X.npy", env=env)  # fmt: skip
+                tmp_path / "model.pkl", tmp_path / "X.npy", env=env, timeout=timeout)  # fmt: skip
     with np.load(tmp_path / "out.npz") as data:
         return {k: data[k] for k in data.files}
 
@@ -605,9 +605,10 @@ def test_same_random_state_is_bitwise_identical_across_processes_and_pickle_roun
 
 @pytest.mark.slow
 def test_freshly_compiled_code_trains_to_the_same_bits_as_cached_code(in_process_results, tmp_path):
-    """One process compiles everything into an empty NUMBA_CACHE_DIR (about a
-    minute), the other (this one) runs code from the warm cache."""
-    child = _child_results(tmp_path, env={"NUMBA_CACHE_DIR": str(tmp_path / "empty_cache")})
+    """One process compiles everything into an empty NUMBA_CACHE_DIR (one to
+    several minutes), the other (this one) runs code from the warm cache."""
+    cache = {"NUMBA_CACHE_DIR": str(tmp_path / "empty_cache")}
+    child = _child_results(tmp_path, env=cache, timeout=1800)
     child.pop("unpickled predict_proba")
     assert any((tmp_path / "empty_cache").rglob("*.nbc"))  # it really compiled afresh
     _assert_bitwise_equal(in_process_results, child)
