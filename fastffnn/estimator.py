@@ -29,6 +29,7 @@ from sklearn.utils.validation import (
 from fastffnn.kernels.activations import ACTIVATION_CODES, LOGISTIC, SOFTMAX
 from fastffnn.network import glorot_parameters, pack_parameters, parameter_views, workspace_size
 from fastffnn.solvers import EpochRunner, OptimizerState, minimize_lbfgs
+from fastffnn.threads import within_share
 from fastffnn.training import PREDICT_CHUNK, predict_in_chunks
 
 _HIDDEN_ACTIVATIONS = ("identity", "logistic", "sigmoid", "tanh", "relu")
@@ -251,6 +252,7 @@ class FFNNClassifier(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ fit
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @within_share
     def fit(self, X, y, sample_weight=None):
         """Fit the network to ``X`` (n_samples, n_features) and targets ``y``.
 
@@ -264,6 +266,7 @@ class FFNNClassifier(ClassifierMixin, BaseEstimator):
 
     @available_if(_stochastic)
     @_fit_context(prefer_skip_nested_validation=True)
+    @within_share
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch of updates on ``(X, y)``, keeping weights and optimizer state.
 
@@ -483,7 +486,7 @@ class FFNNClassifier(ClassifierMixin, BaseEstimator):
         if self.early_stopping:
             score = accuracy_score(y_val, self._predict_labels(X_val), sample_weight=s_val)
             self.validation_scores_.append(score)
-            if self.verbose:
+            if self.verbose and self.verbose < 2:  # verbose >= 2: the progress bar shows it
                 print(f"Validation score: {score:f}")
             if score < self.best_validation_score_ + self.tol:
                 self._no_improvement_count += 1
@@ -679,6 +682,7 @@ class FFNNClassifier(ClassifierMixin, BaseEstimator):
 
     # --------------------------------------------------------------- predict
 
+    @within_share
     def _forward(self, X):
         """Output activations A^[L] for validated X, shape (n_samples, n_outputs)."""
         params = self._live_parameters()
@@ -735,6 +739,49 @@ class FFNNClassifier(ClassifierMixin, BaseEstimator):
         """Logarithm of :meth:`predict_proba`."""
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
+
+    def jacobian(self, X, mode="auto"):
+        """Jacobian of :meth:`predict_proba` with respect to the input features.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs, validated as by :meth:`predict_proba`.
+        mode : {"auto", "forward", "reverse"}, default="auto"
+            Forward accumulation propagates tangents (MATH.md T1-T2), one pass
+            per input feature; reverse accumulation runs the backward pass
+            (B1, B4), one pass per output unit. Both give the same Jacobian;
+            "auto" takes forward when n_features < n_outputs (output units of
+            the network; a binary classifier has one) and reverse otherwise.
+
+        Returns
+        -------
+        jacobian : ndarray of shape (n_samples, n_outputs, n_features)
+            ``jacobian[i, r, k]`` is the derivative of ``predict_proba(X)[i, r]``
+            with respect to ``X[i, k]``; n_outputs is the number of columns of
+            :meth:`predict_proba` (for two classes, row 0 is minus row 1).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_iris
+        >>> from fastffnn import FFNNClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = FFNNClassifier((10,), solver="lbfgs", random_state=0).fit(X, y)
+        >>> J = clf.jacobian(X[:2])
+        >>> J.shape
+        (2, 3, 4)
+        >>> bool(np.allclose(J.sum(axis=1), 0))  # the probabilities always sum to 1
+        True
+        >>> bool(np.allclose(J, clf.jacobian(X[:2], mode="reverse"), rtol=0, atol=1e-12))
+        True
+        """
+        from fastffnn.jacobian import input_jacobian
+
+        X = self._validated(X)
+        binary = self._sizes[-1] == 1 and self._label_binarizer.y_type_ == "binary"
+        return input_jacobian(self._live_parameters(), self._sizes, self._codes, X,
+                              mode=mode, binary=binary)  # fmt: skip
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
