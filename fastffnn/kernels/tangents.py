@@ -6,19 +6,17 @@ MATH.md-shaped (units, examples) in Fortran order, as everywhere in
 ``fastffnn.kernels``; loops run in parallel over examples and serially over
 units, so no result depends on the number of threads.
 
-Like the backward kernels, the T2 kernels take the activation ``A`` and never
-``Z``: ``I(Z > 0) == I(A > 0)`` and the sigmoid, tanh and softmax derivatives
-are written in ``A``. Every activation's Jacobian ``da/dz`` is symmetric
-(diagonal, or ``diag(a) - a a^T`` for softmax), so T2 is B1's formula with
-``dA`` replaced by ``dot-Z``; the kernels are kept separate so that each one
-names the equation it computes and can be tested on its own.
+Every activation's Jacobian ``da/dz`` is symmetric (diagonal, or
+``diag(a) - a a^T`` for softmax), so T2 is B1's formula with ``dA`` replaced by
+``dot-Z``: ``activation_tangent`` calls the backward kernels of
+``fastffnn.kernels.activations`` rather than repeating them.
 """
 
 import numpy as np
 from numba import prange
 
 from fastffnn._jit import kernel, serial
-from fastffnn.kernels.activations import LOGISTIC, RELU, SOFTMAX, TANH
+from fastffnn.kernels.activations import activation_backward
 from fastffnn.kernels.reductions import ordered_sum
 
 
@@ -84,80 +82,14 @@ def contract(G, D):
     return ordered_sum(per_column)
 
 
-@kernel
-def identity_tangent(A, dZ, dA):
-    """T2 for A0: ``dot-A = dot-Z``. A, dZ, dA: (n, m); dA may be dZ."""
-    n, m = dZ.shape
-    for i in prange(m):
-        for j in range(n):
-            dA[j, i] = dZ[j, i]
-
-
-@kernel
-def relu_tangent(A, dZ, dA):
-    """T2 for A1: ``dot-A = dot-Z * I(Z > 0)``, using ``A > 0`` (the same set).
-
-    A, dZ, dA: (n, m); dA may be dZ.
-    """
-    n, m = A.shape
-    zero = A.dtype.type(0)
-    for i in prange(m):
-        for j in range(n):
-            dA[j, i] = dZ[j, i] if A[j, i] > zero else zero
-
-
-@kernel
-def logistic_tangent(A, dZ, dA):
-    """T2 for A2: ``dot-A = dot-Z * A * (1 - A)``. A, dZ, dA: (n, m); dA may be dZ."""
-    n, m = A.shape
-    one = A.dtype.type(1)
-    for i in prange(m):
-        for j in range(n):
-            a = A[j, i]
-            dA[j, i] = dZ[j, i] * a * (one - a)
-
-
-@kernel
-def tanh_tangent(A, dZ, dA):
-    """T2 for A3: ``dot-A = dot-Z * (1 - A * A)``. A, dZ, dA: (n, m); dA may be dZ."""
-    n, m = A.shape
-    one = A.dtype.type(1)
-    for i in prange(m):
-        for j in range(n):
-            a = A[j, i]
-            dA[j, i] = dZ[j, i] * (one - a * a)
-
-
-@kernel
-def softmax_tangent(A, dZ, dA):
-    """T2 for A4: ``dot-A = A * (dot-Z - broadcast(sum over axis 0 of A * dot-Z))``.
-
-    A, dZ, dA: (n, m); dA may be dZ. The reduction runs over axis 0 (the units of
-    one example): one number per example, computed before its column is written.
-    """
-    n, m = A.shape
-    for i in prange(m):
-        dot = A.dtype.type(0)
-        for j in range(n):
-            dot += A[j, i] * dZ[j, i]
-        for j in range(n):
-            dA[j, i] = A[j, i] * (dZ[j, i] - dot)
-
-
 @serial
 def activation_tangent(code, A, dZ, dA):
     """T2 for the activation with kernel ``code``: ``dot-A = (da/dz) dot-Z``.
 
     A: (n, m), the layer's activations; dZ: (n, m), ``dot-Z``; dA: (n, m),
-    output ``dot-A``; dA may be dZ.
+    output ``dot-A``; dA may be dZ. Every activation's per-example Jacobian
+    ``da/dz`` is symmetric (diagonal for A0-A3, ``diag(a) - a a^T`` for A4), so
+    ``(da/dz) dot-Z == (da/dz)^T dot-Z``: the tangent is exactly the backward
+    kernel (B1) applied to ``dot-Z``, and reuses it.
     """
-    if code == RELU:
-        relu_tangent(A, dZ, dA)
-    elif code == LOGISTIC:
-        logistic_tangent(A, dZ, dA)
-    elif code == TANH:
-        tanh_tangent(A, dZ, dA)
-    elif code == SOFTMAX:
-        softmax_tangent(A, dZ, dA)
-    else:
-        identity_tangent(A, dZ, dA)
+    activation_backward(code, A, dZ, dA)
