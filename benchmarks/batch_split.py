@@ -1,12 +1,13 @@
-"""Measure the parallel split of a mini-batch: one batch on multi-threaded BLAS
-versus fixed chunks of examples side by side, each on one BLAS thread.
+"""Measure the parallel split of a mini-batch: one batch on one thread (BLAS
+on all cores) versus fixed chunks of examples side by side, each on one
+thread with one BLAS thread.
 
     python benchmarks/batch_split.py [--repeats 5] [--only S,D]
 
 Prints ms/epoch per configuration of the comparison for both splits (the
 estimator's fit, warm, medians of interleaved repeats) and the split that
 ``fastffnn.solvers.batch_chunks`` picks. Re-run it when changing
-``fastffnn.solvers.CHUNKING_LIMIT``.
+``fastffnn.solvers.batch_chunks``.
 """
 
 import argparse
@@ -36,7 +37,8 @@ def main():
     parser.add_argument("--only", default="S,D,L")
     args = parser.parse_args()
     wanted = args.only.split(",")
-    default_limit = solvers.CHUNKING_LIMIT
+    chunked = solvers.batch_chunks
+    splits = ((lambda batch_size: 1, "one batch"), (chunked, "chunks"))
     print(f"{'config':<10} {'one batch':>10} {'chunks':>10} {'ratio':>7}  picked")
     for config in CONFIGS:
         if config.name.split()[0] not in wanted:
@@ -44,16 +46,15 @@ def main():
         X, _, y, _ = make_data(config)
         epochs = max(1, config.epochs // 2)
         times = {"one batch": [], "chunks": []}
-        for limit, _label in ((0, "one batch"), (float("inf"), "chunks")):
-            solvers.CHUNKING_LIMIT = limit
+        for splitter, _label in splits:
+            solvers.batch_chunks = splitter
             epoch_seconds(config, X[:512], y[:512], 1)  # compile / warm
         for _ in range(args.repeats):
-            for limit, label in ((0, "one batch"), (float("inf"), "chunks")):
-                solvers.CHUNKING_LIMIT = limit
+            for splitter, label in splits:
+                solvers.batch_chunks = splitter
                 times[label].append(epoch_seconds(config, X, y, epochs))
-        solvers.CHUNKING_LIMIT = default_limit
-        sizes = [config.n_features, *config.hidden, config.n_classes]
-        picked = solvers.batch_chunks(sizes, config.batch_size)
+        solvers.batch_chunks = chunked
+        picked = chunked(config.batch_size)
         one, split = (1e3 * statistics.median(times[k]) for k in ("one batch", "chunks"))
         print(f"{config.name:<10} {one:>8.2f}ms {split:>8.2f}ms {one / split:>6.2f}x  "
               f"{picked} chunk(s)")  # fmt: skip

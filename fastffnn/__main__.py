@@ -456,6 +456,9 @@ def build_parser():
     bench_parser.add_argument("--only", help="comma-separated configs: S,L,D")
     bench_parser.add_argument("--repeats", type=int, default=3)
     bench_parser.add_argument("--no-torch", action="store_true")
+    bench_parser.add_argument(
+        "--no-single-thread", action="store_true", help="skip the 1-thread run of every library"
+    )
     bench_parser.add_argument("--json", default="bench_results.json")
     bench_parser.add_argument("--chart", default="bench_results.png")
     bench_parser.set_defaults(run=_bench)

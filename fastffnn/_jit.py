@@ -30,6 +30,13 @@ JIT_OPTIONS = {
 }
 
 
+# Where the parallelism is. Each parallel region costs 2-4 us here (tbb,
+# measured with an empty kernel), and a region started from inside another
+# costs as much again, so the per-example kernels (fastffnn.kernels: linear,
+# activations, costs, tangents) are serial. Parallel are only the drivers
+# that cut work into large pieces: training.chunked_gradients (chunks of a
+# batch's examples, one thread each) and training.finish_batch (blocks of
+# parameters). A mini-batch step is two parallel regions, whatever the depth.
 def kernel(function):
     """Compile ``function`` as a parallel kernel (its ``prange`` loops run on threads)."""
     return numba.njit(parallel=True, **JIT_OPTIONS)(function)

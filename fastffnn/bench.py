@@ -4,9 +4,12 @@ The same data, architecture, optimizer (Adam), batch size, epochs and dtype
 through fastffnn, scikit-learn's MLPClassifier and (when installed) PyTorch on
 the CPU, with a plain GEMM as the ceiling. Every timing is warm: compilation
 (fastffnn) and first-call set-up are done before the clock starts and reported
-separately. Prints a table, writes JSON and, with matplotlib, a bar chart.
+separately. Every library runs twice: on all cores, then on one thread
+(numba, BLAS and PyTorch limited to 1). Prints the tables, writes JSON and,
+with matplotlib, a bar chart.
 """
 
+import contextlib
 import json
 import os
 import platform
@@ -113,7 +116,10 @@ def run_fastffnn(config, data, repeats):
 
     X_train, X_test, y_train, y_test = data
     start = time.perf_counter()
-    _sklearn_like(FFNNClassifier, config, 1).fit(X_train[:50], y_train[:50])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # one epoch on a few batches: compile only
+        _sklearn_like(FFNNClassifier, config, 1).fit(X_train[: 2 * config.batch_size],
+                                                     y_train[: 2 * config.batch_size])  # fmt: skip
     warmup = time.perf_counter() - start
     seconds, model = time_fit(lambda: _sklearn_like(FFNNClassifier, config, config.epochs),
                               X_train, y_train, config.epochs, repeats)  # fmt: skip
@@ -130,7 +136,25 @@ def run_sklearn(config, data, repeats):
     return {"seconds_per_epoch": seconds, "accuracy": model.score(X_test, y_test)}
 
 
-def run_torch(config, data, repeats):
+@contextlib.contextmanager
+def thread_limit(n_threads):
+    """Numba's and BLAS's threads limited to ``n_threads`` (None: unchanged)."""
+    if n_threads is None:
+        yield
+        return
+    import numba
+    import threadpoolctl
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        with threadpoolctl.threadpool_limits(n_threads):
+            yield
+    finally:
+        numba.set_num_threads(before)
+
+
+def run_torch(config, data, repeats, n_threads=None):
     """The same MLP in PyTorch: Linear/ReLU layers, softmax cross-entropy, Adam,
     L2 as weight decay on the weights matching ``alpha / n_batch``."""
     try:
@@ -139,7 +163,7 @@ def run_torch(config, data, repeats):
         return None
     X_train, X_test, y_train, y_test = data
     torch.manual_seed(0)
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(n_threads or os.cpu_count() or 1)
     dtype = torch.float32 if config.dtype == "float32" else torch.float64
     X = torch.from_numpy(np.ascontiguousarray(X_train)).to(dtype)
     y = torch.from_numpy(y_train.astype(np.int64))
@@ -198,8 +222,12 @@ def time_single_row_predict(config, data, repeats=2000):
     return result
 
 
-def compare(configs=CONFIGS, repeats=3, with_torch=True):
-    """Run every configuration; returns a JSON-ready dict."""
+def compare(configs=CONFIGS, repeats=3, with_torch=True, single_thread=True):
+    """Run every configuration; returns a JSON-ready dict.
+
+    ``runs`` holds each library on all cores, ``runs_1_thread`` (with
+    ``single_thread``) the same on one thread.
+    """
     import numba
     import threadpoolctl
 
@@ -208,18 +236,26 @@ def compare(configs=CONFIGS, repeats=3, with_torch=True):
     for config in configs:
         data = make_data(config)
         flops = 6 * n_weights(config) * data[0].shape[0]
-        row = {"config": asdict(config), "flop_per_epoch": flops, "runs": {}}
+        row = {"config": asdict(config), "flop_per_epoch": flops}
         runners = [("fastffnn", run_fastffnn), ("scikit-learn", run_sklearn)]
         if with_torch:
             runners.append(("pytorch", run_torch))
-        for name, runner in runners:
-            outcome = runner(config, data, repeats)
-            if outcome is None:
-                row["runs"][name] = {"skipped": "torch is not installed"}
+        for key, n_threads in (("runs", None), ("runs_1_thread", 1)):
+            if n_threads == 1 and not single_thread:
                 continue
-            outcome["gflops"] = flops / outcome["seconds_per_epoch"] / 1e9
-            outcome["percent_of_peak"] = 100 * outcome["gflops"] / peaks[config.dtype]
-            row["runs"][name] = outcome
+            row[key] = {}
+            for name, runner in runners:
+                with thread_limit(n_threads):
+                    if name == "pytorch":
+                        outcome = runner(config, data, repeats, n_threads)
+                    else:
+                        outcome = runner(config, data, repeats)
+                if outcome is None:
+                    row[key][name] = {"skipped": "torch is not installed"}
+                    continue
+                outcome["gflops"] = flops / outcome["seconds_per_epoch"] / 1e9
+                outcome["percent_of_peak"] = 100 * outcome["gflops"] / peaks[config.dtype]
+                row[key][name] = outcome
         results.append(row)
     return {
         "machine": {
@@ -248,21 +284,30 @@ def format_table(report):
         f"threading layer {report['machine']['threading_layer']}, "
         f"{report['machine']['numba_threads']} numba threads",
         "",
-        f"{'config':<11} {'library':<13} {'ms/epoch':>9} {'GFLOP/s':>8} {'% peak':>7} "
-        f"{'accuracy':>8} {'fastffnn is':>12}",
     ]
-    for row in report["results"]:
-        ours = row["runs"]["fastffnn"]["seconds_per_epoch"]
-        for name, run in row["runs"].items():
-            if "skipped" in run:
-                lines.append(f"{row['config']['name']:<11} {name:<13} skipped: {run['skipped']}")
-                continue
-            ratio = "" if name == "fastffnn" else f"{run['seconds_per_epoch'] / ours:.2f}x faster"
-            lines.append(
-                f"{row['config']['name']:<11} {name:<13} {1e3 * run['seconds_per_epoch']:>9.2f} "
-                f"{run['gflops']:>8.1f} {run['percent_of_peak']:>6.0f}% "
-                f"{run['accuracy']:>8.3f} {ratio:>12}"
-            )
+    for key, title in (("runs", "all cores"), ("runs_1_thread", "1 thread")):
+        if not any(key in row for row in report["results"]):
+            continue
+        lines += [
+            "",
+            f"{title} (% peak: of the {report['machine']['cpu_count']}-core GEMM peak)",
+            f"{'config':<11} {'library':<13} {'ms/epoch':>9} {'GFLOP/s':>8} {'% peak':>7} "
+            f"{'accuracy':>8} {'fastffnn faster':>16}",
+        ]
+        for row in report["results"]:
+            ours = row[key]["fastffnn"]["seconds_per_epoch"]
+            for name, run in row[key].items():
+                if "skipped" in run:
+                    lines.append(
+                        f"{row['config']['name']:<11} {name:<13} skipped: {run['skipped']}"
+                    )
+                    continue
+                ratio = "" if name == "fastffnn" else f"{run['seconds_per_epoch'] / ours:.2f}x"
+                lines.append(
+                    f"{row['config']['name']:<11} {name:<13} "
+                    f"{1e3 * run['seconds_per_epoch']:>9.2f} {run['gflops']:>8.1f} "
+                    f"{run['percent_of_peak']:>6.0f}% {run['accuracy']:>8.3f} {ratio:>16}"
+                )
     if "single_row_predict_us" in report:
         single = report["single_row_predict_us"]
         lines.append("")
@@ -308,7 +353,8 @@ def main(args):
     if args.only:
         configs = [c for c in configs if c.name.split()[0] in args.only.split(",")]
     report = compare(configs, repeats=1 if args.tiny else args.repeats,
-                     with_torch=not args.no_torch)  # fmt: skip
+                     with_torch=not args.no_torch,
+                     single_thread=not getattr(args, "no_single_thread", False))  # fmt: skip
     report["single_row_predict_us"] = time_single_row_predict(
         configs[-1], make_data(configs[-1]), repeats=50 if args.tiny else 2000
     )

@@ -13,7 +13,7 @@ import scipy.optimize
 import threadpoolctl
 
 from fastffnn.network import workspace_size
-from fastffnn.training import ADAM, SGD, full_batch_loss_and_gradient, train_epoch
+from fastffnn.training import ADAM, SGD, batch_loss_and_gradient, train_epoch
 
 
 class OptimizerState:
@@ -60,27 +60,27 @@ class OptimizerState:
         return False, f" Setting learning rate to {self.learning_rate:f}"
 
 
-#: Split a mini-batch into chunks trained in parallel when its largest layer
-#: product (batch x fan_in x fan_out multiply-adds) is below this. Small GEMMs
-#: scale badly on BLAS threads: on this 2-core machine a 200-example batch of a
-#: 50-100-5 network ran its GEMMs 1.5x faster as two 100-example chunks on one
-#: BLAS thread each, while 256 x 256 x 512 ran best as one GEMM on two BLAS
-#: threads (benchmarks/batch_split.py re-measures this).
-CHUNKING_LIMIT = 8_000_000
-
 _blas_controller = None
 
 
-def batch_chunks(sizes, batch_size):
-    """How many chunks of examples a mini-batch of ``batch_size`` is split into.
+def batch_chunks(batch_size):
+    """How many chunks of examples a batch of ``batch_size`` is split into.
 
-    Fixed by the shapes and numba's pool size (NUMBA_NUM_THREADS), never by the
-    threads in use, so results do not change with ``numba.set_num_threads``.
-    The workqueue threading layer cannot nest parallel regions: no chunks.
+    Every chunk runs forward and backward on one thread, with single-threaded
+    BLAS, side by side with the others: this is where training is parallel.
+    Measured on the 2-core machine (``benchmarks/batch_split.py``, ms/epoch),
+    two chunks beat one whole batch on two BLAS threads for every
+    configuration of the comparison, large layers included (L: 256 x 256 x 512
+    GEMMs) -- one batch would also pay 2-4 us per parallel region of each
+    elementwise kernel. At least 32 examples per chunk.
+
+    Fixed by the batch size and numba's pool size (NUMBA_NUM_THREADS), never
+    by the threads in use, so results do not change with
+    ``numba.set_num_threads``. The workqueue threading layer cannot nest
+    parallel regions: no chunks.
     """
     n_chunks = min(numba.config.NUMBA_NUM_THREADS, batch_size // 32)
-    largest = max(int(sizes[l - 1]) * int(sizes[l]) for l in range(1, len(sizes)))
-    if n_chunks < 2 or batch_size * largest > CHUNKING_LIMIT:
+    if n_chunks < 2:
         return 1
     if numba.config.THREADING_LAYER == "workqueue":
         return 1
@@ -94,6 +94,22 @@ def single_threaded_blas():
     if _blas_controller is None:
         _blas_controller = threadpoolctl.ThreadpoolController()
     return _blas_controller.limit(limits=1, user_api="blas")
+
+
+def chunk_workspaces(sizes, batch_size, n_params, dtype):
+    """``(activations, deltas, chunk_grads)`` for ``training.batch_loss_and_gradient``
+    on batches of up to ``batch_size`` examples, split as ``batch_chunks`` says."""
+    n_chunks = batch_chunks(batch_size)
+    workspace = workspace_size(sizes, -(-batch_size // n_chunks))
+    activations = np.empty((n_chunks, workspace), dtype=dtype)
+    deltas = np.empty_like(activations)
+    chunk_grads = np.empty((n_chunks, n_params), dtype=dtype)
+    return activations, deltas, chunk_grads
+
+
+def blas_for(activations):
+    """BLAS on one thread while chunks run side by side, else left alone (~25 us)."""
+    return single_threaded_blas() if activations.shape[0] > 1 else contextlib.nullcontext()
 
 
 class EpochRunner:
@@ -119,19 +135,13 @@ class EpochRunner:
         self.X_batch = np.empty((self.batch_size, X.shape[1]), dtype=dtype)
         self.Y_batch = np.empty((self.batch_size, Y.shape[1]), dtype=dtype)
         self.s_batch = np.empty(self.batch_size, dtype=dtype)
-        self.n_chunks = batch_chunks(sizes, self.batch_size)
-        chunk_capacity = -(-self.batch_size // self.n_chunks)
-        workspace = workspace_size(sizes, chunk_capacity)
-        self.activations = np.empty((self.n_chunks, workspace), dtype=dtype)
-        self.deltas = np.empty_like(self.activations)
-        self.chunk_grads = np.empty(
-            (self.n_chunks, params.size if self.n_chunks > 1 else 0), dtype=dtype
+        self.activations, self.deltas, self.chunk_grads = chunk_workspaces(
+            sizes, self.batch_size, params.size, dtype
         )
 
     def run(self, optimizer):
         """Train one epoch in place; returns the mean training loss (scikit-learn's ``loss_``)."""
-        limits = single_threaded_blas() if self.n_chunks > 1 else contextlib.nullcontext()
-        with limits:
+        with blas_for(self.activations):
             return self._run(optimizer)
 
     def _run(self, optimizer):
@@ -148,21 +158,21 @@ class EpochRunner:
 def minimize_lbfgs(X, Y, s, params, sizes, codes, alpha, *, max_iter, max_fun, tol, callback=None):
     """Minimize the full-batch cost with scipy's L-BFGS-B; ``params`` is updated in place.
 
-    Loss and gradient come from one compiled full-batch pass (X used in place).
-    scipy works in float64; a float32 network is evaluated in float32.
-    Returns scipy's ``OptimizeResult``.
+    Loss and gradient come from one compiled pass over all of X (used in
+    place), split into chunks like a mini-batch. scipy works in float64; a
+    float32 network is evaluated in float32. Returns scipy's ``OptimizeResult``.
     """
     dtype = params.dtype
     alpha = dtype.type(alpha)
     grads = np.zeros_like(params)
-    activations = np.empty(workspace_size(sizes, X.shape[0]), dtype=dtype)
-    deltas = np.empty_like(activations)
+    activations, deltas, chunk_grads = chunk_workspaces(sizes, X.shape[0], params.size, dtype)
 
     def loss_and_gradient(flat):
         params[:] = flat
-        loss = full_batch_loss_and_gradient(
-            X, Y, s, params, sizes, codes, alpha, activations, deltas, grads
-        )
+        with blas_for(activations):
+            loss = batch_loss_and_gradient(
+                X, Y, s, params, sizes, codes, alpha, activations, deltas, chunk_grads, grads
+            )
         return float(loss), grads.astype(np.float64)
 
     result = scipy.optimize.minimize(

@@ -303,19 +303,38 @@ def test_general_seeds_agree_with_fused_seed(output, m, weighted):
 
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_l2_penalty_kernels(dtype, shape):
-    """R1: ||W||^2 and dW += (alpha / sum s) W."""
+def test_squared_norm(dtype, shape):
+    """R1's ||W||^2."""
     rng = np.random.default_rng(7)
     W = fortran(rng, shape, dtype)
     norm = costs.squared_norm(W)
     assert return_dtype(costs.squared_norm, W) == dtype
     assert_close(np.asarray(norm, dtype=dtype), naive.squared_norm(f64(W)), dtype)
 
-    dW = fortran(rng, shape, dtype)
-    expected = f64(dW) + naive.l2_gradient(f64(W), 0.3, 2.5)
-    scale = dtype(0.3) / dtype(2.5)
-    costs.add_l2_gradient(W, scale, dW)
-    assert_close(dW, expected, dtype)
+
+@pytest.mark.parametrize("scale", [0.0, 0.12])
+@pytest.mark.parametrize("n_chunks", [1, 3])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sum_block_gradients(dtype, n_chunks, scale):
+    """Chunks added up plus R1's gradient dW += (alpha / sum s) W on the weights only,
+    over ranges that start and end inside weights and biases of different layers."""
+    sizes = np.array([3, 4, 2], dtype=np.int64)  # W1 [0, 12), b1 [12, 16), W2 [16, 24), b2
+    n_params = network.count_parameters(sizes)
+    rng = np.random.default_rng(11)
+    params = rng.standard_normal(n_params).astype(dtype)
+    chunk_grads = rng.standard_normal((n_chunks, n_params)).astype(dtype)
+    is_weight = np.zeros(n_params, dtype=bool)
+    is_weight[0:12] = is_weight[16:24] = True
+    expected = f64(chunk_grads).sum(axis=0) + scale * np.where(is_weight, f64(params), 0.0)
+    grads = np.full(n_params, np.nan, dtype=dtype)
+    norms = []
+    for start, stop in [(0, 5), (5, 14), (14, 17), (17, n_params)]:
+        norms.append(costs.sum_block_gradients(
+            chunk_grads, params, sizes, dtype(scale), start, stop, grads
+        ))  # fmt: skip
+    assert_close(grads, expected, dtype)
+    expected_norm = np.sum(f64(params)[is_weight] ** 2) if scale else 0.0
+    assert_close(np.asarray(sum(norms), dtype=dtype), expected_norm, dtype)
 
 
 # --------------------------------------------------------------------------------------
@@ -631,10 +650,15 @@ def _kernel_cases(n=37, m=131):
     def squared_norm(rng):
         return [np.float64(costs.squared_norm(fortran(rng, (n, m), f8)))]
 
-    def add_l2_gradient(rng):
-        W, dW = fortran(rng, (n, m), f8), fortran(rng, (n, m), f8)
-        costs.add_l2_gradient(W, 0.3, dW)
-        return [dW]
+    def finish_batch(rng):
+        sizes = np.array([n_prev, 300, 40], dtype=np.int64)  # 6 blocks of parameters
+        n_params = network.count_parameters(sizes)
+        params, state = rng.standard_normal(n_params), rng.random(2 * n_params)
+        chunk_grads, grads = rng.standard_normal((3, n_params)), np.empty(n_params)
+        penalty = training.finish_batch(
+            chunk_grads, params, sizes, 1e-2, 3.0, grads, training.ADAM, HYPER, False, 4, state
+        )
+        return [np.float64(penalty), grads, params, state]
 
     def adam(rng):
         p, g, v1 = (rng.standard_normal(999) for _ in range(3))
@@ -649,12 +673,15 @@ def _kernel_cases(n=37, m=131):
 
     def gather(rng):
         X, Y, s = rng.standard_normal((50, 4)), rng.standard_normal((50, 3)), rng.random(50)
-        order = rng.permutation(50)
+        rows = rng.permutation(50)[17:37]
         Xb, Yb, sb = np.empty((20, 4)), np.empty((20, 3)), np.empty(20)
-        training.gather_batch(X, Y, s, order, 17, Xb, Yb, sb)
-        np.testing.assert_array_equal(Xb, X[order[17:37]])
-        np.testing.assert_array_equal(sb, s[order[17:37]])
-        return [Xb, Yb, sb]
+        X_c, Y_c, s_c = training.batch_rows(X, Y, s, rows, Xb, Yb, sb, 5, 20)
+        np.testing.assert_array_equal(X_c, X[rows[5:]])
+        np.testing.assert_array_equal(Y_c, Y[rows[5:]])
+        np.testing.assert_array_equal(s_c, s[rows[5:]])
+        whole = training.batch_rows(X, Y, s, rows[:0], Xb, Yb, sb, 3, 9)
+        np.testing.assert_array_equal(whole[0], X[3:9])
+        return [Xb[5:], Yb[5:], sb[5:]]
 
     cases = {}
     for name in ACTIVATION_NAMES:
@@ -668,10 +695,10 @@ def _kernel_cases(n=37, m=131):
         linear_forward=linear_forward,
         linear_backward=linear_backward,
         squared_norm=squared_norm,
-        add_l2_gradient=add_l2_gradient,
+        finish_batch=finish_batch,
         adam_step=adam,
         sgd_step=sgd,
-        gather_batch=gather,
+        batch_rows=gather,
     )
     return cases
 
@@ -739,7 +766,7 @@ HYPER = np.array([0.01, 0.9, 0.999, 1e-8, 0.9])  # learning_rate, beta_1, beta_2
 
 def make_training(dtype, output="C2", hidden="relu", n_samples=23, batch_size=8, alpha=1e-3,
                   n_chunks=1):  # fmt: skip
-    """Inputs of train_epoch; ``n_chunks`` > 1 splits each batch (chunked_loss_and_gradient)."""
+    """Inputs of train_epoch; ``n_chunks`` > 1 splits each batch (chunked_gradients)."""
     net = make_network(50, 2, hidden, output, dtype, m=n_samples, weighted=True)
     sizes = net["sizes"]
     work = network.workspace_size(sizes, -(-batch_size // n_chunks))
@@ -751,7 +778,7 @@ def make_training(dtype, output="C2", hidden="relu", n_samples=23, batch_size=8,
         s_batch=np.empty(batch_size, dtype=dtype),
         activations=np.empty((n_chunks, work), dtype=dtype),
         deltas=np.empty((n_chunks, work), dtype=dtype),
-        chunk_grads=np.empty((n_chunks, net["params"].size if n_chunks > 1 else 0), dtype=dtype),
+        chunk_grads=np.empty((n_chunks, net["params"].size), dtype=dtype),
     )
     return net
 

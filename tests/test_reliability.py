@@ -675,13 +675,13 @@ y = np.tile(y, 3)
 import fastffnn.solvers
 
 evaluations = [0]  # L-BFGS loss evaluations, counted to time the interrupt
-evaluate = fastffnn.solvers.full_batch_loss_and_gradient
+evaluate = fastffnn.solvers.batch_loss_and_gradient
 
 def counted(*args):
     evaluations[0] += 1
     return evaluate(*args)
 
-fastffnn.solvers.full_batch_loss_and_gradient = counted
+fastffnn.solvers.batch_loss_and_gradient = counted
 progress = {"adam": lambda model: len(vars(model).get("loss_curve_", ())),
             "lbfgs": lambda model: evaluations[0]}
 

@@ -13,13 +13,12 @@ C4 needs no clipping.
 """
 
 import numpy as np
-from numba import prange
 
-from fastffnn._jit import kernel
+from fastffnn._jit import serial
 from fastffnn.kernels.reductions import ordered_sum
 
 
-@kernel
+@serial
 def logistic_cross_entropy(A, Y, s):
     """C1 / C3: ``-(1/sum s) sum_i s_i sum_j [y log a + (1 - y) log(1 - a)]``.
 
@@ -29,8 +28,8 @@ def logistic_cross_entropy(A, Y, s):
     n, m = A.shape
     eps = np.finfo(A.dtype).eps
     one = A.dtype.type(1)
-    per_example = np.empty(m, dtype=A.dtype)
-    for i in prange(m):
+    cost = A.dtype.type(0)
+    for i in range(m):
         total = A.dtype.type(0)
         for j in range(n):
             a = min(max(A[j, i], eps), one - eps)
@@ -40,28 +39,28 @@ def logistic_cross_entropy(A, Y, s):
                 total += y * np.log(a)
             if y != one:
                 total += (one - y) * np.log(one - a)
-        per_example[i] = s[i] * total
-    return -ordered_sum(per_example) / ordered_sum(s)
+        cost += s[i] * total
+    return -cost / ordered_sum(s)
 
 
-@kernel
+@serial
 def softmax_cross_entropy(A, Y, s):
     """C2: ``-(1/sum s) sum_i s_i sum_j y_ji log a_ji``. A, Y: (n_L, m); s: (m,)."""
     n, m = A.shape
     eps = np.finfo(A.dtype).eps
     one = A.dtype.type(1)
-    per_example = np.empty(m, dtype=A.dtype)
-    for i in prange(m):
+    cost = A.dtype.type(0)
+    for i in range(m):
         total = A.dtype.type(0)
         for j in range(n):
             if Y[j, i] != 0:  # one-hot targets: one log per example
                 a = min(max(A[j, i], eps), one - eps)
                 total += Y[j, i] * np.log(a)
-        per_example[i] = s[i] * total
-    return -ordered_sum(per_example) / ordered_sum(s)
+        cost += s[i] * total
+    return -cost / ordered_sum(s)
 
 
-@kernel
+@serial
 def logistic_cross_entropy_seed(A, Y, s, dA):
     """Seed of C1 / C3: ``dA = (s_i / sum s) ((1 - Y) / (1 - A) - Y / A)``.
 
@@ -71,7 +70,7 @@ def logistic_cross_entropy_seed(A, Y, s, dA):
     eps = np.finfo(A.dtype).eps
     one = A.dtype.type(1)
     scale = one / ordered_sum(s)
-    for i in prange(m):
+    for i in range(m):
         weight = s[i] * scale
         for j in range(n):
             a = min(max(A[j, i], eps), one - eps)
@@ -79,21 +78,21 @@ def logistic_cross_entropy_seed(A, Y, s, dA):
             dA[j, i] = weight * ((one - y) / (one - a) - y / a)
 
 
-@kernel
+@serial
 def softmax_cross_entropy_seed(A, Y, s, dA):
     """Seed of C2: ``dA = -(s_i / sum s) Y / A``. A, Y, dA: (n_L, m); s: (m,)."""
     n, m = A.shape
     eps = np.finfo(A.dtype).eps
     one = A.dtype.type(1)
     scale = one / ordered_sum(s)
-    for i in prange(m):
+    for i in range(m):
         weight = s[i] * scale
         for j in range(n):
             a = min(max(A[j, i], eps), one - eps)
             dA[j, i] = -weight * Y[j, i] / a
 
 
-@kernel
+@serial
 def fused_seed(A, Y, s, weight_total, dZ):
     """C4 with R2: ``dz_{:,i} = s_i (a_{:,i} - y_{:,i}) / sum s``.
 
@@ -104,36 +103,79 @@ def fused_seed(A, Y, s, weight_total, dZ):
     """
     n, m = A.shape
     scale = A.dtype.type(1) / weight_total
-    for i in prange(m):
+    for i in range(m):
         weight = s[i] * scale
         for j in range(n):
             dZ[j, i] = weight * (A[j, i] - Y[j, i])
 
 
-@kernel
+@serial
 def squared_norm(W):
     """The ``||W||^2`` of R1 for one layer's weights W: (n_l, n_{l-1}).
 
-    Summed per column (stride 1 in Fortran order), then serially over columns:
-    independent of the thread count.
+    Summed per column (stride 1 in Fortran order), then over columns in order.
     """
     n, k = W.shape
-    per_column = np.empty(k, dtype=W.dtype)
-    for p in prange(k):
+    norm = W.dtype.type(0)
+    for p in range(k):
         total = W.dtype.type(0)
         for j in range(n):
             total += W[j, p] * W[j, p]
-        per_column[p] = total
-    return ordered_sum(per_column)
+        norm += total
+    return norm
 
 
-@kernel
-def add_l2_gradient(W, scale, dW):
-    """R1's gradient: ``dW += scale * W`` with ``scale = alpha / sum(s)``.
+#: Parameters per block of ``sum_block_gradients``. Fixed, so that no sum
+#: depends on the number of threads.
+GRADIENT_BLOCK = 4096
 
-    W, dW: (n_l, n_{l-1}); ``scale`` has W's dtype.
+
+@serial
+def gradient_blocks(n_params):
+    """Number of blocks of GRADIENT_BLOCK parameters (the last one shorter)."""
+    return (n_params + GRADIENT_BLOCK - 1) // GRADIENT_BLOCK
+
+
+@serial
+def _add_chunks(chunk_grads, start, stop, scale, params, grads):
+    """``grads[p] = sum_c chunk_grads[c, p] (+ scale * params[p])`` for p in
+    [start, stop); returns ``sum params[p]^2`` there (0 when ``scale`` is 0)."""
+    n_chunks = chunk_grads.shape[0]
+    norm = params.dtype.type(0)
+    for p in range(start, stop):
+        total = chunk_grads[0, p]
+        for c in range(1, n_chunks):
+            total += chunk_grads[c, p]
+        if scale != 0:
+            w = params[p]
+            total += scale * w
+            norm += w * w
+        grads[p] = total
+    return norm
+
+
+@serial
+def sum_block_gradients(chunk_grads, params, sizes, scale, start, stop, grads):
+    """The chunks' gradients added up plus R1's gradient, on parameters [start, stop).
+
+    ``grads = sum_c chunk_grads[c] + scale * W`` on weights (biases get no R1
+    term), chunks added in chunk order, with ``scale = alpha / sum s`` (0: no
+    penalty). Returns this range's share of ``sum_l ||W^[l]||^2`` (for R1's
+    cost). chunk_grads: (C, n_params), each row laid out like ``params``
+    (n_params,) (``fastffnn.network``); grads: (n_params,), output, may alias
+    a row of chunk_grads.
     """
-    n, k = W.shape
-    for p in prange(k):
-        for j in range(n):
-            dW[j, p] += scale * W[j, p]
+    zero = params.dtype.type(0)
+    norm = zero
+    layer_start = 0
+    for l in range(1, sizes.size):
+        weights_end = layer_start + sizes[l - 1] * sizes[l]
+        layer_end = weights_end + sizes[l]
+        low, high = max(start, layer_start), min(stop, weights_end)
+        if low < high:
+            norm += _add_chunks(chunk_grads, low, high, scale, params, grads)
+        low, high = max(start, weights_end), min(stop, layer_end)
+        if low < high:
+            _add_chunks(chunk_grads, low, high, zero, params, grads)
+        layer_start = layer_end
+    return norm

@@ -6,12 +6,11 @@ BLAS threads inside a parallel region were 8x slower here.
 """
 
 import numpy as np
-from numba import prange
 
-from fastffnn._jit import kernel, serial
+from fastffnn._jit import serial
 
 
-@kernel
+@serial
 def linear_forward(W, b, A_prev, Z):
     """F1: ``Z = W @ A_prev + broadcast(b)``, written into ``Z``.
 
@@ -19,12 +18,12 @@ def linear_forward(W, b, A_prev, Z):
     """
     np.dot(A_prev.T, W.T, Z.T)
     n, m = Z.shape
-    for i in prange(m):
+    for i in range(m):
         for j in range(n):
             Z[j, i] += b[j]
 
 
-@kernel
+@serial
 def linear_backward_params(dZ, A_prev, dW, db):
     """B2, B3: ``dW = dZ @ A_prev.T`` and ``db = sum over axis 1 of dZ``.
 
@@ -34,7 +33,7 @@ def linear_backward_params(dZ, A_prev, dW, db):
     """
     np.dot(A_prev, dZ.T, dW.T)
     n, m = dZ.shape
-    for j in prange(n):
+    for j in range(n):
         total = dZ[j, 0]
         for i in range(1, m):
             total += dZ[j, i]

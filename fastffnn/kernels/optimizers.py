@@ -2,16 +2,17 @@
 
 ``params``, ``grads`` and each state vector are 1-D arrays of one dtype holding
 every layer's weights and biases (see ``fastffnn.network``); hyperparameters
-arrive already cast to that dtype, so float32 training stays float32.
+arrive already cast to that dtype, so float32 training stays float32. The
+steps are serial: ``fastffnn.training.finish_batch`` runs them on blocks of
+parameters in parallel, right after summing each block's gradient.
 """
 
 import numpy as np
-from numba import prange
 
-from fastffnn._jit import kernel
+from fastffnn._jit import serial
 
 
-@kernel
+@serial
 def adam_step(params, grads, first_moment, second_moment, step_size, beta_1, beta_2, epsilon):
     """One Adam update, in place (Kingma & Ba, as scikit-learn's AdamOptimizer).
 
@@ -21,7 +22,7 @@ def adam_step(params, grads, first_moment, second_moment, step_size, beta_1, bet
     All arrays: (n_params,).
     """
     one = params.dtype.type(1)
-    for p in prange(params.size):
+    for p in range(params.size):
         g = grads[p]
         m = beta_1 * first_moment[p] + (one - beta_1) * g
         v = beta_2 * second_moment[p] + (one - beta_2) * g * g
@@ -30,7 +31,7 @@ def adam_step(params, grads, first_moment, second_moment, step_size, beta_1, bet
         params[p] -= step_size * m / (np.sqrt(v) + epsilon)
 
 
-@kernel
+@serial
 def sgd_step(params, grads, velocity, learning_rate, momentum, nesterov):
     """One SGD update with (Nesterov) momentum, in place, as scikit-learn's.
 
@@ -38,7 +39,7 @@ def sgd_step(params, grads, velocity, learning_rate, momentum, nesterov):
     or with Nesterov ``params += momentum * velocity - lr * g``.
     All arrays: (n_params,).
     """
-    for p in prange(params.size):
+    for p in range(params.size):
         update = momentum * velocity[p] - learning_rate * grads[p]
         velocity[p] = update
         if nesterov:

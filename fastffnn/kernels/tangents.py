@@ -3,8 +3,8 @@
 A tangent ``dot-X`` is the directional derivative of ``X`` along one direction of
 the inputs (or of the parameters) and has the shape of ``X``. Arrays are
 MATH.md-shaped (units, examples) in Fortran order, as everywhere in
-``fastffnn.kernels``; loops run in parallel over examples and serially over
-units, so no result depends on the number of threads.
+``fastffnn.kernels``; loops run over examples, then units (serial
+kernels, see ``fastffnn._jit``).
 
 Every activation's Jacobian ``da/dz`` is symmetric (diagonal, or
 ``diag(a) - a a^T`` for softmax), so T2 is B1's formula with ``dA`` replaced by
@@ -13,14 +13,13 @@ Every activation's Jacobian ``da/dz`` is symmetric (diagonal, or
 """
 
 import numpy as np
-from numba import prange
 
-from fastffnn._jit import kernel, serial
+from fastffnn._jit import serial
 from fastffnn.kernels.activations import activation_backward
 from fastffnn.kernels.reductions import ordered_sum
 
 
-@kernel
+@serial
 def basis_direction(k, D):
     """The unit direction ``e_k`` in every column: ``D[k, i] = 1``, every other entry 0.
 
@@ -30,7 +29,7 @@ def basis_direction(k, D):
     n, m = D.shape
     zero = D.dtype.type(0)
     one = D.dtype.type(1)
-    for i in prange(m):
+    for i in range(m):
         for j in range(n):
             D[j, i] = zero
         D[k, i] = one
@@ -46,7 +45,7 @@ def linear_tangent(W, dA_prev, dZ):
     np.dot(dA_prev.T, W.T, dZ.T)
 
 
-@kernel
+@serial
 def linear_tangent_params(W, dW, db, A_prev, dA_prev, work, dZ):
     """T1 for a parameter direction: ``dot-Z = dot-W @ A_prev + dot-b + W @ dot-A_prev``.
 
@@ -59,12 +58,12 @@ def linear_tangent_params(W, dW, db, A_prev, dA_prev, work, dZ):
     np.dot(A_prev.T, dW.T, dZ.T)
     np.dot(dA_prev.T, W.T, work.T)
     n, m = dZ.shape
-    for i in prange(m):
+    for i in range(m):
         for j in range(n):
             dZ[j, i] += work[j, i] + db[j]
 
 
-@kernel
+@serial
 def contract(G, D):
     """The chain rule's last step to a scalar: ``dot-J = sum_ji G_ji D_ji``.
 
@@ -74,7 +73,7 @@ def contract(G, D):
     """
     n, k = G.shape
     per_column = np.empty(k, dtype=G.dtype)
-    for i in prange(k):
+    for i in range(k):
         total = G.dtype.type(0)
         for j in range(n):
             total += G[j, i] * D[j, i]
