@@ -280,16 +280,19 @@ def _worker(case, quick, skip, ref_probe_ms, wait_budget_s):
             "X_batch": np.empty((batch, f)),
             "Y_batch": np.empty((batch, c)),
             "s_batch": np.empty(batch),
-            "activations": np.empty(work),
-            "deltas": np.empty(work),
+            "activations": np.empty((1, work)),  # one chunk: the unchunked path
+            "deltas": np.empty((1, work)),
+            "chunk_grads": np.empty((1, P)),
         }
 
     def run_epoch(p):
         t0 = time.perf_counter()
+        p["rng"].shuffle(p["order"])
         loss, p["t"] = train_epoch(
-            p["X"], p["Y"], p["s"], p["order"], p["rng"], True, p["batch"], p["params"],
+            p["X"], p["Y"], p["s"], p["order"], True, p["batch"], p["params"],
             p["sizes"], p["codes"], ALPHA, ADAM, p["hyper"], True, p["t"], p["grads"],
             p["state"], p["X_batch"], p["Y_batch"], p["s_batch"], p["activations"], p["deltas"],
+            p["chunk_grads"],
         )  # fmt: skip
         elapsed = time.perf_counter() - t0
         if not math.isfinite(loss):

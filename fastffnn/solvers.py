@@ -145,8 +145,10 @@ class EpochRunner:
             return self._run(optimizer)
 
     def _run(self, optimizer):
+        if self.shuffle:
+            self.rng.shuffle(self.order)
         total, optimizer.t = train_epoch(
-            self.X, self.Y, self.s, self.order, self.rng, self.shuffle, self.batch_size,
+            self.X, self.Y, self.s, self.order, self.shuffle, self.batch_size,
             self.params, self.sizes, self.codes, self.alpha, optimizer.solver,
             optimizer.hyperparameters(), optimizer.nesterov, optimizer.t, self.grads,
             optimizer.moments, self.X_batch, self.Y_batch, self.s_batch, self.activations,

@@ -212,10 +212,14 @@ def batch_rows(X, Y, s, rows, X_batch, Y_batch, s_batch, start, stop):
     """
     if rows.size == 0:
         return X[start:stop], Y[start:stop], s[start:stop]
+    # element loops, not slice assignments: those compile numba's shape-error
+    # formatting, seconds of the first fit
     for k in range(start, stop):
         row = rows[k]
-        X_batch[k, :] = X[row, :]
-        Y_batch[k, :] = Y[row, :]
+        for j in range(X.shape[1]):
+            X_batch[k, j] = X[row, j]
+        for j in range(Y.shape[1]):
+            Y_batch[k, j] = Y[row, j]
         s_batch[k] = s[row]
     return X_batch[start:stop], Y_batch[start:stop], s_batch[start:stop]
 
@@ -248,17 +252,26 @@ def chunked_gradients(X, Y, s, rows, X_batch, Y_batch, s_batch, weight_total, pa
     capacity = activations.shape[1] // workspace_rows(sizes)
     size = (m + n_chunks - 1) // n_chunks
     chunk_losses = np.zeros(n_chunks, dtype=params.dtype)
-    for c in prange(n_chunks):
-        start = min(c * size, m)
-        stop = min(start + size, m)
-        if start == stop:
-            chunk_grads[c, :] = 0
-            continue
-        X_c, Y_c, s_c = batch_rows(X, Y, s, rows, X_batch, Y_batch, s_batch, start, stop)
-        chunk_losses[c] = chunk_gradient(X_c.T, Y_c.T, s_c, weight_total, params, sizes, codes,
-                                         activations[c], deltas[c], capacity,
-                                         chunk_grads[c])  # fmt: skip
+    for c in prange(n_chunks):  # a small body: parfor compilation is slow
+        chunk_losses[c] = train_chunk(X, Y, s, rows, X_batch, Y_batch, s_batch,
+                                      min(c * size, m), min(c * size + size, m), weight_total,
+                                      params, sizes, codes, activations[c], deltas[c],
+                                      capacity, chunk_grads[c])  # fmt: skip
     return ordered_sum(chunk_losses)
+
+
+@serial
+def train_chunk(X, Y, s, rows, X_batch, Y_batch, s_batch, start, stop, weight_total, params,
+                sizes, codes, activations, deltas, capacity, grads):  # fmt: skip
+    """``chunk_gradient`` of examples ``start:stop`` of a batch (see
+    ``batch_rows``); an empty range gives a zero gradient."""
+    if start == stop:
+        for p in range(grads.size):
+            grads[p] = 0
+        return params.dtype.type(0)
+    X_c, Y_c, s_c = batch_rows(X, Y, s, rows, X_batch, Y_batch, s_batch, start, stop)
+    return chunk_gradient(X_c.T, Y_c.T, s_c, weight_total, params, sizes, codes, activations,
+                          deltas, capacity, grads)  # fmt: skip
 
 
 @serial
@@ -281,10 +294,10 @@ def batch_step(X, Y, s, rows, X_batch, Y_batch, s_batch, params, sizes, codes, a
                                  chunk_grads)  # fmt: skip
     else:
         m = rows.size if rows.size > 0 else X.shape[0]
-        X_c, Y_c, s_c = batch_rows(X, Y, s, rows, X_batch, Y_batch, s_batch, 0, m)
         capacity = activations.shape[1] // workspace_rows(sizes)
-        loss = chunk_gradient(X_c.T, Y_c.T, s_c, weight_total, params, sizes, codes,
-                              activations[0], deltas[0], capacity, chunk_grads[0])  # fmt: skip
+        loss = train_chunk(X, Y, s, rows, X_batch, Y_batch, s_batch, 0, m, weight_total, params,
+                           sizes, codes, activations[0], deltas[0], capacity,
+                           chunk_grads[0])  # fmt: skip
     return loss / weight_total + finish_batch(chunk_grads, params, sizes, alpha, weight_total,
                                               grads, solver, hyper, nesterov, t, state)  # fmt: skip
 
@@ -317,7 +330,6 @@ def train_epoch(
     Y,
     s,
     order,
-    rng,
     shuffle,
     batch_size,
     params,
@@ -339,17 +351,16 @@ def train_epoch(
 ):
     """One epoch of mini-batch training; returns ``(summed batch loss * m, t)``.
 
-    ``order`` (n_samples,) is the running permutation of the examples, shuffled
-    in place with the numpy Generator ``rng`` when ``shuffle``; otherwise
-    batches are read straight from X without copying. ``X_batch``, ``Y_batch``
+    With ``shuffle``, batches are the examples ``order`` (n_samples,) in
+    turn, a permutation the caller draws (numpy's ``Generator.shuffle``,
+    done in Python: compiling numba's copy of it cost 5 s of the first fit);
+    otherwise batches are read straight from X without copying. ``X_batch``, ``Y_batch``
     and ``s_batch`` hold ``batch_size`` examples; ``activations``, ``deltas``
     and ``chunk_grads`` are laid out for ``batch_loss_and_gradient``;
     ``grads`` and ``state`` are preallocated too, so an epoch allocates nothing
     of the size of X.
     """
     n_samples = X.shape[0]
-    if shuffle:
-        rng.shuffle(order)
     total = 0.0
     for start in range(0, n_samples, batch_size):
         stop = min(start + batch_size, n_samples)

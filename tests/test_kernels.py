@@ -791,8 +791,10 @@ def run_epochs(net, n_epochs, shuffle, solver, seed=0, nesterov=True):
     rng = np.random.default_rng(seed)
     t, losses, orders = 0, [], []
     for _ in range(n_epochs):
+        if shuffle:
+            rng.shuffle(order)  # as solvers.EpochRunner does
         total, t = training.train_epoch(
-            net["X"], net["Y"], net["s"], order, rng, shuffle, net["batch_size"], params,
+            net["X"], net["Y"], net["s"], order, shuffle, net["batch_size"], params,
             net["sizes"], net["codes"], net["alpha"], solver, HYPER, nesterov, t, grads, state,
             net["X_batch"], net["Y_batch"], net["s_batch"], net["activations"], net["deltas"],
             net["chunk_grads"],

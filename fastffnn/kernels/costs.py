@@ -139,19 +139,36 @@ def gradient_blocks(n_params):
 @serial
 def _add_chunks(chunk_grads, start, stop, scale, params, grads):
     """``grads[p] = sum_c chunk_grads[c, p] (+ scale * params[p])`` for p in
-    [start, stop); returns ``sum params[p]^2`` there (0 when ``scale`` is 0)."""
+    [start, stop); returns ``sum params[p]^2`` there (0 when ``scale`` is 0).
+
+    Loops run over p innermost (vectorized), chunk after chunk: each
+    ``grads[p]`` is still added up in chunk order. The squared norm keeps
+    four running sums (p mod 4, from ``start``), added at the end: a fixed
+    order, without one long chain of dependent additions.
+    """
     n_chunks = chunk_grads.shape[0]
-    norm = params.dtype.type(0)
+    zero = params.dtype.type(0)
     for p in range(start, stop):
-        total = chunk_grads[0, p]
-        for c in range(1, n_chunks):
-            total += chunk_grads[c, p]
-        if scale != 0:
-            w = params[p]
-            total += scale * w
-            norm += w * w
-        grads[p] = total
-    return norm
+        grads[p] = chunk_grads[0, p]
+    for c in range(1, n_chunks):
+        for p in range(start, stop):
+            grads[p] += chunk_grads[c, p]
+    if scale == 0:
+        return zero
+    for p in range(start, stop):
+        grads[p] += scale * params[p]
+    s0, s1, s2, s3 = zero, zero, zero, zero
+    p = start
+    while p + 4 <= stop:
+        s0 += params[p] * params[p]
+        s1 += params[p + 1] * params[p + 1]
+        s2 += params[p + 2] * params[p + 2]
+        s3 += params[p + 3] * params[p + 3]
+        p += 4
+    while p < stop:
+        s0 += params[p] * params[p]
+        p += 1
+    return (s0 + s1) + (s2 + s3)
 
 
 @serial

@@ -28,16 +28,17 @@ def linear_backward_params(dZ, A_prev, dW, db):
     """B2, B3: ``dW = dZ @ A_prev.T`` and ``db = sum over axis 1 of dZ``.
 
     dZ: (n_l, m); A_prev: (n_{l-1}, m); dW: (n_l, n_{l-1}), output;
-    db: (n_l,), output. Each unit's sum runs serially over examples, so the
-    result does not depend on the number of threads.
+    db: (n_l,), output. Each unit's sum runs over examples in order; the loop
+    walks examples outside and units inside, so it reads dZ with stride 1 and
+    vectorizes across units (the same sums, in the same order).
     """
     np.dot(A_prev, dZ.T, dW.T)
     n, m = dZ.shape
     for j in range(n):
-        total = dZ[j, 0]
-        for i in range(1, m):
-            total += dZ[j, i]
-        db[j] = total
+        db[j] = dZ[j, 0]
+    for i in range(1, m):
+        for j in range(n):
+            db[j] += dZ[j, i]
 
 
 @serial  # one GEMM, no loop of its own to parallelize
