@@ -121,12 +121,22 @@ def finish_batch(chunk_grads, params, sizes, alpha, weight_total, grads, solver,
 
 
 @serial
+def no_step(params):
+    """Optimizer arguments ``(solver, hyper, nesterov, t, state)`` for NO_STEP.
+
+    Returned from a function, so typed int64 / bool like the training loop's
+    own arguments: literal constants would compile second copies of the
+    callees (numba specializes on literals; seconds each).
+    """
+    return np.int64(NO_STEP), np.zeros(5), params.size < 0, np.int64(0), params[:0]
+
+
+@serial
 def gradient_only(chunk_grads, params, sizes, alpha, weight_total, grads):
     """``finish_batch`` without an optimizer step: the gradient into ``grads``."""
-    no_hyper = np.zeros(5)
-    no_state = np.empty(0, dtype=params.dtype)
-    return finish_batch(chunk_grads, params, sizes, alpha, weight_total, grads, NO_STEP, no_hyper,
-                        False, 0, no_state)  # fmt: skip
+    solver, hyper, nesterov, t, state = no_step(params)
+    return finish_batch(chunk_grads, params, sizes, alpha, weight_total, grads, solver, hyper,
+                        nesterov, t, state)  # fmt: skip
 
 
 @serial
@@ -295,9 +305,10 @@ def batch_step(X, Y, s, rows, X_batch, Y_batch, s_batch, params, sizes, codes, a
     else:
         m = rows.size if rows.size > 0 else X.shape[0]
         capacity = activations.shape[1] // workspace_rows(sizes)
-        loss = train_chunk(X, Y, s, rows, X_batch, Y_batch, s_batch, 0, m, weight_total, params,
-                           sizes, codes, activations[0], deltas[0], capacity,
-                           chunk_grads[0])  # fmt: skip
+        # np.int64(0), not 0: a literal argument compiles another train_chunk
+        loss = train_chunk(X, Y, s, rows, X_batch, Y_batch, s_batch, np.int64(0), m,
+                           weight_total, params, sizes, codes, activations[0], deltas[0],
+                           capacity, chunk_grads[0])  # fmt: skip
     return loss / weight_total + finish_batch(chunk_grads, params, sizes, alpha, weight_total,
                                               grads, solver, hyper, nesterov, t, state)  # fmt: skip
 
@@ -308,11 +319,9 @@ def batch_loss_and_gradient(X, Y, s, params, sizes, codes, alpha, activations, d
     """J over all of X, Y, s (C-ordered rows, used in place) and its gradient
     into ``grads``; returns J. Workspaces as ``batch_step``; L-BFGS's entry."""
     no_rows = np.empty(0, dtype=np.int64)
-    no_hyper = np.zeros(5)
-    no_state = np.empty(0, dtype=params.dtype)
+    solver, hyper, nesterov, t, state = no_step(params)
     return batch_step(X, Y, s, no_rows, X, Y, s, params, sizes, codes, alpha, activations,
-                      deltas, chunk_grads, grads, NO_STEP, no_hyper, False, 0,
-                      no_state)  # fmt: skip
+                      deltas, chunk_grads, grads, solver, hyper, nesterov, t, state)  # fmt: skip
 
 
 @serial
