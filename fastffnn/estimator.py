@@ -598,6 +598,15 @@ class FFNNClassifier(ClassifierMixin, BaseEstimator):
                 unseen = sorted(set(unique_labels(y)) - set(self.classes_.tolist()), key=str)
                 raise ValueError(f"y contains labels {unseen} not seen in the classes the "
                                  f"model was fitted with, {self.classes_.tolist()}.")  # fmt: skip
+        if target != "multilabel-indicator":
+            # Class labels: one-hot straight into ``dtype`` (LabelBinarizer.transform
+            # re-validates y, 0.5 ms of a 25 ms fit on digits). y is within classes_.
+            index = np.searchsorted(self.classes_, np.asarray(y).ravel())
+            if self._label_binarizer.y_type_ == "binary":
+                return (index == 1).astype(dtype).reshape(-1, 1)
+            Y = np.zeros((index.size, self.classes_.size), dtype=dtype)
+            Y[np.arange(index.size), index] = 1
+            return Y
         # Chunk by chunk into ``dtype``: transform(y) at once builds an int64
         # matrix twice the size of float32 targets (76 MiB for 1e6 rows x 10 classes).
         first = self._label_binarizer.transform(y[:_LABEL_CHUNK])
