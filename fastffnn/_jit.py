@@ -67,8 +67,9 @@ def _load_pip_tbb():
 def configure_threading_layer():
     """Pick numba's threading layer before the first parallel region runs.
 
-    Measured on this code (benchmarks/threading_layers.py, 2-core machine,
-    2 numba + 2 BLAS threads, ms per epoch of train_epoch):
+    Measured on the code before training moved to chunks of examples
+    (benchmarks/threading_layers.py, 2-core machine, parallel elementwise
+    kernels next to 2 BLAS threads, ms per epoch of train_epoch):
 
     ===========  =======  ========  =======
     layer        S        L         D
@@ -84,7 +85,11 @@ def configure_threading_layer():
     workers and is never badly slow; ``workqueue`` never spins but costs
     ~90 us per region and cannot nest regions, so it is only the fallback
     (and turns off batch chunking, see ``fastffnn.solvers.batch_chunks``).
-    A user's explicit NUMBA_THREADING_LAYER wins.
+    Re-measured after the move to chunks (BLAS on one thread while chunks
+    run): ``omp`` is no longer pathological and was ~10% faster on S in one
+    interleaved comparison, equal on L, but GNU OpenMP is not fork-safe (a
+    process forked after a fit hangs in its next parallel region), so tbb
+    stays. A user's explicit NUMBA_THREADING_LAYER wins.
     """
     if not os.environ.get("NUMBA_THREADING_LAYER"):
         if _load_pip_tbb():
