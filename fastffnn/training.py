@@ -1,9 +1,15 @@
 """The compiled training loop: forward (F1-F3), backward (B1-B4) with the
 fused seed (C4), penalties (R1, R2), and whole epochs of mini-batch updates.
 
-A whole epoch (shuffle, every mini-batch's gather, forward, backward and
-optimizer step) is one call from Python: per-batch Python calls would cost
-tens to hundreds of microseconds each, an epoch call about one.
+A whole epoch (every mini-batch's gather, forward, backward and optimizer
+step) is one call from Python: per-batch Python calls would cost tens to
+hundreds of microseconds each, an epoch call about one.
+
+Where the threads are: a mini-batch is cut into chunks of examples
+(``chunked_gradients``), each trained on its own thread with the serial
+kernels of ``fastffnn.kernels``; then ``finish_batch`` adds the chunks'
+gradients and takes the optimizer step over blocks of parameters, in
+parallel. Two parallel regions per mini-batch, whatever the depth.
 
 Data arrive in the user's layout: ``X`` (n_samples, n^[0]) and ``Y``
 (n_samples, n^[L]) C-ordered, which are A^[0] and the targets of MATH.md in

@@ -2,8 +2,9 @@
 
 Inside a ``parallel=True`` kernel numba turns ``np.sum`` into a parallel
 reduction whose order depends on the thread count and the scheduler (the same
-call gave costs one ulp apart). Kernels reduce per example or per unit in
-parallel, then add those partial results here, serially and in index order.
+call gave costs one ulp apart). The parallel drivers reduce per chunk of
+examples or per block of parameters, then add those partial results here,
+serially and in index order.
 """
 
 from fastffnn._jit import serial
