@@ -286,6 +286,10 @@ def test_bench_tiny_writes_json_and_chart(tmp_path):
     assert {row["config"]["name"] for row in report["results"]} >= {"S", "D"}
     for row in report["results"]:
         assert row["runs"]["fastffnn"]["seconds_per_epoch"] > 0
+        # every library again on one thread (the issue asks for both figures)
+        assert set(row["runs_1_thread"]) == set(row["runs"])
+        assert row["runs_1_thread"]["fastffnn"]["seconds_per_epoch"] > 0
+    assert "1 thread" in result.stdout
     try:
         import matplotlib  # noqa: F401
     except ImportError:
