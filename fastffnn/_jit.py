@@ -95,8 +95,10 @@ def configure_threading_layer():
     numba's default ``omp`` busy-waits after each parallel region and fights
     OpenBLAS's threads (12x slower on L, 120x on D); ``tbb`` parks its
     workers and is never badly slow; ``workqueue`` never spins but costs
-    ~90 us per region and cannot nest regions, so it is only the fallback
-    (and turns off batch chunking, see ``fastffnn.solvers.batch_chunks``).
+    ~90 us per region and is not safe for parallel calls from several threads
+    at once, so it is only the fallback. Batches are chunked the same way
+    on every layer (``fastffnn.solvers.batch_chunks``), so results do not
+    depend on the layer either.
     Re-measured after the move to chunks (BLAS on one thread while chunks
     run): ``omp`` is no longer pathological and was ~10% faster on S in one
     interleaved comparison, equal on L, but GNU OpenMP is not fork-safe (a

@@ -27,10 +27,10 @@ from sklearn.utils.validation import (
 )
 
 from fastffnn.kernels.activations import ACTIVATION_CODES, LOGISTIC, SOFTMAX
-from fastffnn.network import glorot_parameters, pack_parameters, parameter_views, workspace_size
+from fastffnn.network import glorot_parameters, pack_parameters, parameter_views
 from fastffnn.solvers import EpochRunner, OptimizerState, minimize_lbfgs
 from fastffnn.threads import within_share
-from fastffnn.training import PREDICT_CHUNK, predict_in_chunks
+from fastffnn.training import PREDICT_BLOCK, predict_rows
 
 _HIDDEN_ACTIVATIONS = ("identity", "logistic", "sigmoid", "tanh", "relu")
 _SUPPORTED_TARGETS = ("binary", "multiclass", "multilabel-indicator")
@@ -696,9 +696,7 @@ class FFNNClassifier(ClassifierMixin, BaseEstimator):
         """Output activations A^[L] for validated X, shape (n_samples, n_outputs)."""
         params = self._live_parameters()
         out = np.empty((X.shape[0], self._sizes[-1]), dtype=self._dtype)
-        capacity = max(1, min(X.shape[0], PREDICT_CHUNK))
-        activations = np.empty(workspace_size(self._sizes, capacity), dtype=self._dtype)
-        predict_in_chunks(X, params, self._sizes, self._codes, activations, capacity, out)
+        predict_rows(X, params, self._sizes, self._codes, PREDICT_BLOCK, out)
         if not np.isfinite(out).all():
             raise ValueError("The network's outputs overflowed to NaN or inf on this X: its values "
                              "are finite but too large in magnitude. Scale X as the training "

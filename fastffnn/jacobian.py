@@ -18,8 +18,10 @@ A pass of either mode costs about the same (one GEMM per layer of the same
 size), so the cheaper mode is the one with fewer passes: forward when
 n^[0] < n^[L] (:func:`choose_mode`).
 
-Examples are processed ``PREDICT_CHUNK`` at a time, so workspace memory does not
-grow with n_samples; the result itself is (n_samples, n^[L], n^[0]).
+Examples are processed ``CHUNK`` at a time, so workspace memory does not
+grow with n_samples; the result itself is (n_samples, n^[L], n^[0]). BLAS
+runs on one thread (``fastffnn.threads``), so the result does not depend on
+the BLAS threads.
 """
 
 import numpy as np
@@ -29,9 +31,13 @@ from fastffnn.kernels.activations import activation_backward
 from fastffnn.kernels.linear import linear_backward_input
 from fastffnn.kernels.tangents import activation_tangent, basis_direction, linear_tangent
 from fastffnn.network import layer_parameters, layer_workspace, workspace_size
-from fastffnn.training import PREDICT_CHUNK, forward
+from fastffnn.threads import thread_limits
+from fastffnn.training import forward
 
 MODES = ("auto", "forward", "reverse")
+
+#: Examples per chunk: bounds the workspaces.
+CHUNK = 4096
 
 
 @serial
@@ -150,13 +156,14 @@ def input_jacobian(params, sizes, codes, X, mode="auto", binary=False):
     if mode == "auto":
         mode = choose_mode(n_in, n_out)
     out = np.empty((n_samples, n_out, n_in), dtype=dtype)
-    capacity = max(1, min(n_samples, PREDICT_CHUNK))
+    capacity = max(1, min(n_samples, CHUNK))
     activations = np.empty(workspace_size(sizes, capacity), dtype=dtype)
     work = np.empty_like(activations)
     inputs = np.empty(capacity * n_in, dtype=dtype)
     if n_samples:
         driver = forward_jacobian if mode == "forward" else reverse_jacobian
-        driver(X, params, sizes, codes, activations, work, inputs, capacity, out)
+        with thread_limits():
+            driver(X, params, sizes, codes, activations, work, inputs, capacity, out)
     if binary:
         return np.concatenate([-out, out], axis=1)
     return out

@@ -5,14 +5,11 @@ rate schedules, the Adam step count, buffers); every number of an epoch is
 computed by ``fastffnn.training``.
 """
 
-import contextlib
-
-import numba
 import numpy as np
 import scipy.optimize
-import threadpoolctl
 
 from fastffnn.network import workspace_size
+from fastffnn.threads import thread_limits
 from fastffnn.training import ADAM, SGD, batch_loss_and_gradient, train_epoch
 
 
@@ -60,56 +57,64 @@ class OptimizerState:
         return False, f" Setting learning rate to {self.learning_rate:f}"
 
 
-_blas_controller = None
+#: Examples per chunk of a batch at least, by the network's size (below).
+MIN_CHUNK_EXAMPLES_SMALL, MIN_CHUNK_EXAMPLES_LARGE = 64, 128
+#: Parameters up to which a network counts as small: its chunk gradients (one
+#: n_params vector per chunk, 512 KiB in float64) stay in a core's cache.
+SMALL_NETWORK_PARAMETERS = 65_536
+#: Chunks of one batch at most: bounds the chunk gradients of a full batch
+#: (L-BFGS) at 16 parameter vectors.
+MAX_CHUNKS = 16
 
 
-def batch_chunks(batch_size):
-    """How many chunks of examples a batch of ``batch_size`` is split into.
+def batch_chunks(batch_size, n_params):
+    """How many chunks of examples a batch of ``batch_size`` is cut into.
 
     Every chunk runs forward and backward on one thread, with single-threaded
     BLAS, side by side with the others: this is where training is parallel.
-    Measured on the 2-core machine (``benchmarks/batch_split.py``, ms/epoch),
-    two chunks beat one whole batch on two BLAS threads for every
-    configuration of the comparison, large layers included (L: 256 x 256 x 512
-    GEMMs) -- one batch would also pay 2-4 us per parallel region of each
-    elementwise kernel. At least 32 examples per chunk.
+    The count depends on the batch size and the network's size alone, never
+    on the machine (cores, numba's pool, threads in use, threading layer), so
+    a seed trains to the same bits everywhere.
 
-    Fixed by the batch size and numba's pool size (NUMBA_NUM_THREADS), never
-    by the threads in use, so results do not change with
-    ``numba.set_num_threads``. The workqueue threading layer cannot nest
-    parallel regions: no chunks.
+    The cost model. Parallelism wants many chunks; each chunk costs one more
+    gradient vector of ``n_params`` to add up per batch, against ``6 * n_params
+    * m_c`` flops of GEMM work for its ``m_c`` examples. The ratio is
+    ``1 / (6 m_c)`` times (GEMM flop rate / summation rate), whatever the width:
+    about 1 when the chunk gradients stay in cache (small networks), 8-10 when
+    they stream through memory (8 bytes per parameter at ~8 GB/s against ~50
+    GFLOP/s per core). So chunks of at least 64 examples for small networks
+    (sums ~2% of the work) and 128 for large ones (~7%; L's parameter passes
+    measured 9% of an epoch with 2 chunks of 128). The count is a power of two
+    (2, 4, 8 or 16 chunks keep 2, 4, 8 or 16 cores equally busy, where 3
+    chunks on 2 cores would take two rounds), at most MAX_CHUNKS.
+
+    What that gives: batches of 128-255 examples of a small network, and
+    256-511 of a large one, make 2 chunks (2 busy cores); scikit-learn's
+    default batch of 200 makes 2; a machine with more cores than chunks
+    leaves the rest idle in training, which needs larger batches to use them.
+    L-BFGS's full batch makes up to 16 chunks. More chunks than cores cost
+    only the extra sums (``benchmarks/batch_split.py``).
     """
-    n_chunks = min(numba.config.NUMBA_NUM_THREADS, batch_size // 32)
-    if n_chunks < 2:
+    min_examples = (
+        MIN_CHUNK_EXAMPLES_SMALL
+        if n_params <= SMALL_NETWORK_PARAMETERS
+        else MIN_CHUNK_EXAMPLES_LARGE
+    )
+    fits = int(batch_size) // min_examples
+    if fits < 2:
         return 1
-    if numba.config.THREADING_LAYER == "workqueue":
-        return 1
-    return n_chunks
-
-
-def single_threaded_blas():
-    """Context: BLAS on one thread (chunks run GEMMs side by side; BLAS threads
-    inside a parallel region were 8x slower here)."""
-    global _blas_controller
-    if _blas_controller is None:
-        _blas_controller = threadpoolctl.ThreadpoolController()
-    return _blas_controller.limit(limits=1, user_api="blas")
+    return min(MAX_CHUNKS, 1 << (fits.bit_length() - 1))
 
 
 def chunk_workspaces(sizes, batch_size, n_params, dtype):
     """``(activations, deltas, chunk_grads)`` for ``training.batch_loss_and_gradient``
     on batches of up to ``batch_size`` examples, split as ``batch_chunks`` says."""
-    n_chunks = batch_chunks(batch_size)
+    n_chunks = batch_chunks(batch_size, n_params)
     workspace = workspace_size(sizes, -(-batch_size // n_chunks))
     activations = np.empty((n_chunks, workspace), dtype=dtype)
     deltas = np.empty_like(activations)
     chunk_grads = np.empty((n_chunks, n_params), dtype=dtype)
     return activations, deltas, chunk_grads
-
-
-def blas_for(activations):
-    """BLAS on one thread while chunks run side by side, else left alone (~25 us)."""
-    return single_threaded_blas() if activations.shape[0] > 1 else contextlib.nullcontext()
 
 
 class EpochRunner:
@@ -118,8 +123,7 @@ class EpochRunner:
     X: (n_samples, n_features) C-ordered, Y: (n_samples, n_outputs), s:
     (n_samples,), all of the parameters' dtype. Nothing of the size of X is
     allocated here: batches are gathered into ``batch_size``-row buffers.
-    When batches are split into chunks, BLAS runs on one thread during
-    each epoch (about 25 us to set and restore).
+    BLAS runs on one thread during each epoch (``fastffnn.threads``).
     """
 
     def __init__(self, X, Y, s, params, sizes, codes, alpha, batch_size, shuffle, rng):
@@ -141,7 +145,7 @@ class EpochRunner:
 
     def run(self, optimizer):
         """Train one epoch in place; returns the mean training loss (scikit-learn's ``loss_``)."""
-        with blas_for(self.activations):
+        with thread_limits():
             return self._run(optimizer)
 
     def _run(self, optimizer):
@@ -162,7 +166,10 @@ def minimize_lbfgs(X, Y, s, params, sizes, codes, alpha, *, max_iter, max_fun, t
 
     Loss and gradient come from one compiled pass over all of X (used in
     place), split into chunks like a mini-batch. scipy works in float64; a
-    float32 network is evaluated in float32. Returns scipy's ``OptimizeResult``.
+    float32 network is evaluated in float32. scipy's own vector arithmetic
+    runs under the same single-threaded BLAS as the compiled passes
+    (``fastffnn.threads``), so its results do not depend on BLAS threads
+    either. Returns scipy's ``OptimizeResult``.
     """
     dtype = params.dtype
     alpha = dtype.type(alpha)
@@ -171,19 +178,19 @@ def minimize_lbfgs(X, Y, s, params, sizes, codes, alpha, *, max_iter, max_fun, t
 
     def loss_and_gradient(flat):
         params[:] = flat
-        with blas_for(activations):
-            loss = batch_loss_and_gradient(
-                X, Y, s, params, sizes, codes, alpha, activations, deltas, chunk_grads, grads
-            )
+        loss = batch_loss_and_gradient(
+            X, Y, s, params, sizes, codes, alpha, activations, deltas, chunk_grads, grads
+        )
         return float(loss), grads.astype(np.float64)
 
-    result = scipy.optimize.minimize(
-        loss_and_gradient,
-        params.astype(np.float64),
-        method="L-BFGS-B",
-        jac=True,
-        callback=callback,
-        options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
-    )
+    with thread_limits():
+        result = scipy.optimize.minimize(
+            loss_and_gradient,
+            params.astype(np.float64),
+            method="L-BFGS-B",
+            jac=True,
+            callback=callback,
+            options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
+        )
     params[:] = result.x
     return result

@@ -38,8 +38,8 @@ from fastffnn.network import layer_parameters, layer_workspace
 #: Optimizer codes; NO_STEP computes the gradient only.
 ADAM, SGD, NO_STEP = 0, 1, -1
 
-#: Examples per chunk when predicting: bounds the activation workspace.
-PREDICT_CHUNK = 4096
+#: Rows per block of a prediction: blocks run in parallel, each on one thread.
+PREDICT_BLOCK = 256
 
 
 @serial
@@ -409,15 +409,34 @@ def full_batch_loss_and_gradient(X, Y, s, params, sizes, codes, alpha, activatio
     )
 
 
-@serial
-def predict_in_chunks(X, params, sizes, codes, activations, capacity, out):
-    """A^[L] for every row of X, written into ``out``, ``capacity`` rows at a time.
+@kernel
+def predict_rows(X, params, sizes, codes, block, out):
+    """A^[L] (F1-F2) for every row of X, written into ``out``.
 
-    X: (n_samples, n^[0]); out: (n_samples, n^[L]); ``activations`` holds
-    ``capacity`` examples, so memory does not grow with n_samples.
+    X: (n_samples, n^[0]); out: (n_samples, n^[L]). The rows are cut into
+    fixed blocks of ``block`` rows from the first, run in parallel, each on
+    one thread with its own workspace (single-threaded BLAS): every row is
+    computed the same way whatever the threads, and memory grows with the
+    threads, not with n_samples. A single block runs without a parallel region
+    (2-4 us: most of a one-row prediction).
     """
     n_samples = X.shape[0]
-    for start in range(0, n_samples, capacity):
-        stop = min(start + capacity, n_samples)
-        A_out = forward(X[start:stop].T, params, sizes, codes, activations, capacity)
-        out[start:stop, :] = A_out.T
+    n_blocks = (n_samples + block - 1) // block
+    if n_blocks == 1:
+        predict_block(X, params, sizes, codes, np.int64(0), n_samples, out)
+    else:
+        for k in prange(n_blocks):
+            predict_block(X, params, sizes, codes, k * block, min(k * block + block, n_samples),
+                          out)  # fmt: skip
+
+
+@serial
+def predict_block(X, params, sizes, codes, start, stop, out):
+    """A^[L] of rows ``start:stop`` of X into the same rows of ``out``."""
+    m = stop - start
+    activations = np.empty(m * workspace_rows(sizes), dtype=params.dtype)
+    A_out = forward(X[start:stop].T, params, sizes, codes, activations, m)
+    # element loops, not a slice assignment (see batch_rows)
+    for i in range(m):
+        for j in range(A_out.shape[0]):
+            out[start + i, j] = A_out[j, i]

@@ -66,11 +66,19 @@ def _assert_same_search(got, expected):
     )
 
 
-def test_thread_limits_do_nothing_outside_a_worker():
-    before = numba.get_num_threads()
+def _blas_threads():
+    from threadpoolctl import threadpool_info
+
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+
+def test_outside_a_worker_thread_limits_only_put_blas_on_one_thread():
+    before, blas_before = numba.get_num_threads(), _blas_threads()
     assert fastffnn_threads.worker_share() is None
     with fastffnn_threads.thread_limits():
         assert numba.get_num_threads() == before
+        assert all(n == 1 for n in _blas_threads())
+    assert _blas_threads() == blas_before
 
 
 def test_limits_lower_numba_and_blas_threads_then_restore_them(monkeypatch):
@@ -131,13 +139,13 @@ def test_workers_load_numba_cache_instead_of_compiling(client):
         from sklearn.datasets import make_classification
 
         from fastffnn import FFNNClassifier
-        from fastffnn.training import predict_in_chunks, train_epoch
+        from fastffnn.training import predict_rows, train_epoch
 
         X, y = make_classification(n_samples=60, n_features=5, random_state=0)
         FFNNClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X, y).predict(X)
         return {
             f.__name__: (sum(f.stats.cache_hits.values()), sum(f.stats.cache_misses.values()))
-            for f in (train_epoch, predict_in_chunks)
+            for f in (train_epoch, predict_rows)
         }
 
     for worker in client.scheduler_info()["workers"]:

@@ -758,7 +758,7 @@ def test_kernels_bitwise_independent_of_thread_count(case):
 
 
 # --------------------------------------------------------------------------------------
-# train_epoch and predict_in_chunks
+# train_epoch and predict_rows
 # --------------------------------------------------------------------------------------
 
 HYPER = np.array([0.01, 0.9, 0.999, 1e-8, 0.9])  # learning_rate, beta_1, beta_2, epsilon, momentum
@@ -891,13 +891,12 @@ def test_train_epoch_independent_of_thread_count(shuffle, solver, n_chunks):
 
 @pytest.mark.parametrize("output", list(OUTPUTS))
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_predict_in_chunks(dtype, output):
-    """Capacity 7 over 23 rows (chunks of 7, 7, 7, 2) against naive.forward on all rows."""
+def test_predict_rows(dtype, output):
+    """Blocks of 7 over 23 rows (7, 7, 7, 2, in parallel) against naive.forward on all rows."""
     net = make_network(60, 2, "tanh", output, dtype, m=23)
-    sizes, capacity = net["sizes"], 7
+    sizes = net["sizes"]
     out = np.full((23, sizes[-1]), np.nan, dtype=dtype)
-    work = np.empty(network.workspace_size(sizes, capacity), dtype=dtype)
-    training.predict_in_chunks(net["X"], net["params"], sizes, net["codes"], work, capacity, out)
+    training.predict_rows(net["X"], net["params"], sizes, net["codes"], 7, out)
     Ws, bs = reference_parameters(net)
     _, As = naive.forward(f64(net["X"]).T, Ws, bs, net["names"])
     assert_close(out, As[-1].T, dtype)

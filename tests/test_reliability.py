@@ -1,6 +1,6 @@
 """Reliability (issue 7): bad input gives a clear error and loses nothing;
 numerical extremes, determinism, interruption, concurrency, persistence and
-memory under load.
+memory under load. Determinism has its own module, test_reproducibility.py.
 
 Bad input: every case raises ValueError, TypeError or NotFittedError with a
 message naming the problem (never a numba error), and a fitted model is left
@@ -9,25 +9,20 @@ fit or ``partial_fit``.
 """
 
 import json
-import os
 import pickle
-import subprocess
-import sys
-import textwrap
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
-import numba
 import numpy as np
 import pytest
 import scipy.sparse
+from helpers import digits, run_python
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
-from threadpoolctl import threadpool_limits
 
 import fastffnn
 from fastffnn import FFNNClassifier
@@ -41,22 +36,6 @@ _rng = np.random.RandomState(0)
 X = _rng.rand(60, 5)
 Y = np.arange(60) % 3
 _NAN_X = np.where(X > 0.9, np.nan, X)
-
-
-def _digits():
-    X_digits, y_digits = load_digits(return_X_y=True)
-    return X_digits / 16.0, y_digits
-
-
-def _run_python(code, *args, env=None, timeout=300):
-    """Run ``code`` in a fresh interpreter (this one's environment plus ``env``)."""
-    full_env = dict(os.environ, **(env or {}))
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code), *map(str, args)],
-        capture_output=True, text=True, env=full_env, timeout=timeout,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
 
 
 def _assert_clear_error(error):
@@ -436,7 +415,7 @@ def _extreme(X_base, transform):
     "transform", ["scaled 1e6", "scaled 1e-6", "constant features", "every feature constant"]
 )
 def test_extreme_feature_scales_give_finite_probabilities(transform, solver, dtype):
-    X_digits, y_digits = _digits()
+    X_digits, y_digits = digits()
     X_extreme = _extreme(X_digits[:600], transform).astype(dtype)
     model = FFNNClassifier((20,), solver=solver, max_iter=15, random_state=0)
     with warnings.catch_warnings():
@@ -486,7 +465,7 @@ def test_divergence_stops_at_the_last_finite_weights_and_warns(settings, dtype):
 def test_lbfgs_on_huge_inputs_never_returns_non_finite_weights(dtype):
     """L-BFGS-B's line search backs off from inf losses: it stops with a
     ConvergenceWarning and finite weights."""
-    X_digits, y_digits = _digits()
+    X_digits, y_digits = digits()
     scale = 1e150 if dtype == np.float64 else 1e18  # just inside the allowed range
     X_huge = (X_digits[:300] * scale).astype(dtype)
     with pytest.warns(ConvergenceWarning, match="lbfgs failed to converge"):
@@ -499,7 +478,7 @@ def test_lbfgs_on_huge_inputs_never_returns_non_finite_weights(dtype):
 def test_float32_overflowing_data_is_a_clear_error_not_nan(solver):
     """The documented choice (FFNNClassifier's ``dtype``): values whose square
     overflows the training dtype raise; no silent float64 copy of X."""
-    X_digits, y_digits = _digits()
+    X_digits, y_digits = digits()
     X_huge = (X_digits * 1e30).astype(np.float32)  # finite in float32; squares are not
     model = FFNNClassifier((20,), solver=solver, max_iter=5, random_state=0)
     with pytest.raises(ValueError, match=r"float32 needs \|X\| <= 1.84e\+19.*dtype='float64'"):
@@ -508,157 +487,6 @@ def test_float32_overflowing_data_is_a_clear_error_not_nan(solver):
     fitted = FFNNClassifier((20,), solver=solver, max_iter=5, random_state=0, dtype="float64")
     assert np.isfinite(fitted.fit(X_huge, y_digits).predict_proba(X_huge)).all()
     assert "1.8e19" in FFNNClassifier.__doc__
-
-
-# ------------------------------------------------------------ determinism
-
-_DETERMINISM_CONFIGS = {
-    "adam": dict(),
-    "sgd": dict(solver="sgd", learning_rate_init=0.05),
-    "lbfgs": dict(solver="lbfgs"),
-    "float32": dict(dtype="float32"),
-    "early_stopping": dict(early_stopping=True, n_iter_no_change=2),
-}
-
-_FIT_ALL_CONFIGS = """
-import sys, warnings
-import numpy as np
-from sklearn.datasets import load_digits
-from fastffnn import FFNNClassifier
-warnings.simplefilter("ignore")
-
-def fit_all(configs):
-    # BLAS threads pinned: full-batch lbfgs runs multi-threaded GEMMs whose last
-    # bits depend on the BLAS thread count (bounded separately below), and a
-    # long pytest process can hold another count than a fresh interpreter.
-    import threadpoolctl
-    X, y = load_digits(return_X_y=True)
-    X = X / 16.0
-    out = {}
-    for name, settings in configs.items():
-        with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
-            model = FFNNClassifier((100,), max_iter=8, random_state=0, **settings).fit(X, y)
-        for k, a in enumerate(model.coefs_ + model.intercepts_):
-            out[f"{name} weights {k}"] = a
-        out[f"{name} loss_curve_"] = np.array(getattr(model, "loss_curve_", [model.loss_]))
-        out[f"{name} predict_proba"] = model.predict_proba(X)
-    return out
-"""
-exec(_FIT_ALL_CONFIGS)  # defines fit_all here exactly as in the subprocesses
-
-_CHILD = (
-    _FIT_ALL_CONFIGS
-    + """
-import json, pickle
-configs = json.loads(sys.argv[1])
-results = fit_all(configs)
-with warnings.catch_warnings():
-    warnings.simplefilter("error")  # a same-version pickle loads silently
-    with open(sys.argv[3], "rb") as file:
-        model = pickle.load(file)
-results["unpickled predict_proba"] = model.predict_proba(np.load(sys.argv[4]))
-np.savez(sys.argv[2], **results)
-"""
-)
-
-
-def _assert_bitwise_equal(first, second):
-    """Mini-batch solvers: the same bits. Full-batch lbfgs: within
-    _BLAS_THREADS_BOUND, because its multi-threaded BLAS GEMMs may split work
-    differently between processes (a CI run differed in lbfgs alone, by ulps)."""
-    assert first.keys() == second.keys()
-    different = [
-        k for k in first if not k.startswith("lbfgs") and first[k].tobytes() != second[k].tobytes()
-    ]
-    assert not different, different
-    for k in first:
-        if k.startswith("lbfgs"):
-            np.testing.assert_allclose(second[k], first[k], rtol=_BLAS_THREADS_BOUND, atol=1e-14)
-
-
-@pytest.fixture(scope="module")
-def in_process_results():
-    return fit_all(_DETERMINISM_CONFIGS)  # noqa: F821  (defined by exec above)
-
-
-def _pickled_model(tmp_path):
-    X_digits, y_digits = _digits()
-    model = FFNNClassifier((16,), max_iter=5, random_state=0).fit(X_digits, y_digits)
-    with open(tmp_path / "model.pkl", "wb") as file:
-        pickle.dump(model, file)
-    np.save(tmp_path / "X.npy", X_digits)
-    return model, X_digits
-
-
-def _child_results(tmp_path, env=None, timeout=300):
-    _pickled_model(tmp_path)
-    _run_python(_CHILD, json.dumps(_DETERMINISM_CONFIGS), tmp_path / "out.npz",
-                tmp_path / "model.pkl", tmp_path / "X.npy", env=env, timeout=timeout)  # fmt: skip
-    with np.load(tmp_path / "out.npz") as data:
-        return {k: data[k] for k in data.files}
-
-
-def test_same_random_state_is_bitwise_identical_within_a_process(in_process_results):
-    _assert_bitwise_equal(in_process_results, fit_all(_DETERMINISM_CONFIGS))  # noqa: F821
-
-
-def test_same_random_state_is_bitwise_identical_across_processes_and_pickle_round_trips(
-    in_process_results, tmp_path
-):
-    """A fresh interpreter (code loaded from the numba cache) trains to the
-    same bits, and loads this process's pickle silently and predicts the same bits."""
-    child = _child_results(tmp_path)
-    unpickled = child.pop("unpickled predict_proba")
-    _assert_bitwise_equal(in_process_results, child)
-    with open(tmp_path / "model.pkl", "rb") as file:
-        np.testing.assert_array_equal(
-            unpickled, pickle.load(file).predict_proba(np.load(tmp_path / "X.npy"))
-        )
-
-
-@pytest.mark.slow
-def test_freshly_compiled_code_trains_to_the_same_bits_as_cached_code(in_process_results, tmp_path):
-    """One process compiles everything into an empty NUMBA_CACHE_DIR (one to
-    several minutes), the other (this one) runs code from the warm cache."""
-    cache = {"NUMBA_CACHE_DIR": str(tmp_path / "empty_cache")}
-    child = _child_results(tmp_path, env=cache, timeout=1800)
-    child.pop("unpickled predict_proba")
-    assert any((tmp_path / "empty_cache").rglob("*.nbc"))  # it really compiled afresh
-    _assert_bitwise_equal(in_process_results, child)
-
-
-def test_numba_thread_count_does_not_change_a_bit(in_process_results):
-    """Kernels reduce serially per unit/example (fastffnn.kernels.reductions),
-    so 1 and 2 numba threads give the same bits."""
-    if numba.config.NUMBA_NUM_THREADS < 2:
-        pytest.skip("numba has a single thread here")
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        single = fit_all(_DETERMINISM_CONFIGS)  # noqa: F821
-    finally:
-        numba.set_num_threads(before)
-    assert before >= 2
-    _assert_bitwise_equal(in_process_results, single)
-
-
-# Measured on this project's 2-core x86-64 machine (OpenBLAS, SkylakeX kernels):
-# OpenBLAS's multi-threaded DGEMM differs from its single-threaded one by an
-# ulp in some entries, so float64 results can depend on the BLAS thread count.
-# Mini-batch training (adam, sgd, early stopping) was bitwise equal, its
-# small GEMMs running on single-threaded BLAS (the split in fastffnn.solvers); full-batch
-# lbfgs differed by at most 1.1e-15 in the weights and 2.1e-15 in the
-# probabilities after 8 iterations; float32 (SGEMM) was bitwise equal. The
-# bound leaves room for other CPUs' kernels and for growth over training.
-_BLAS_THREADS_BOUND = 1e-11
-
-
-def test_blas_thread_count_changes_results_by_at_most_a_bounded_rounding(in_process_results):
-    with threadpool_limits(limits=1, user_api="blas"):
-        single = fit_all(_DETERMINISM_CONFIGS)  # noqa: F821
-    assert single.keys() == in_process_results.keys()
-    worst = max(np.abs(single[k] - in_process_results[k]).max() for k in single)
-    assert worst <= _BLAS_THREADS_BOUND, worst
 
 
 # --------------------------------------------- interruption, concurrency
@@ -720,7 +548,7 @@ def test_sigint_during_fit_leaves_a_usable_model_and_warns():
     """SIGINT is sent by another thread of the training process once a fit
     that would otherwise run for hours has taken five steps (adam epochs,
     L-BFGS loss evaluations)."""
-    report = json.loads(_run_python(_INTERRUPTED_FIT).strip().splitlines()[-1])
+    report = json.loads(run_python(_INTERRUPTED_FIT).strip().splitlines()[-1])
     for solver, outcome in report.items():
         assert outcome["elapsed"] < 60, (solver, outcome)
         assert any("interrupted by user" in m for m in outcome["messages"]), (solver, outcome)
@@ -730,7 +558,7 @@ def test_sigint_during_fit_leaves_a_usable_model_and_warns():
 
 
 def test_predict_proba_from_four_threads_equals_serial_calls():
-    X_digits, y_digits = _digits()
+    X_digits, y_digits = digits()
     model = FFNNClassifier((100,), max_iter=5, random_state=0).fit(X_digits, y_digits)
     X_big = np.tile(X_digits, (10, 1))
     inputs = [X_big, X_big[::-1].copy(), X_digits[:1], X_big[:5000]]
@@ -752,7 +580,7 @@ def test_predict_proba_from_four_threads_equals_serial_calls():
 
 
 def test_pickle_from_another_fastffnn_version_warns(monkeypatch):
-    X_digits, y_digits = _digits()
+    X_digits, y_digits = digits()
     model = FFNNClassifier((8,), max_iter=2, random_state=0).fit(X_digits, y_digits)
     assert model.__getstate__()["_fastffnn_version"] == fastffnn.__version__
     with warnings.catch_warnings():
@@ -836,7 +664,7 @@ def test_fit_on_a_million_rows_keeps_peak_memory_below_one_and_a_half_data_plus_
     and libraries are not counted). That difference contains X itself, so the
     bound 1.5 x (X + model) leaves half of X for everything fit adds (y, the
     one-hot targets, sample weights, workspaces): a copy of X fails it."""
-    report = json.loads(_run_python(_MEMORY_PROBE, "fit", _N_ROWS, timeout=1800))
+    report = json.loads(run_python(_MEMORY_PROBE, "fit", _N_ROWS, timeout=1800))
     assert report["n_iter"] == 10
     used = report["peak"] - report["baseline"]
     bound = 1.5 * (report["X"] + report["model"])
@@ -849,7 +677,7 @@ def test_predict_proba_on_a_million_rows_streams_in_chunks():
     """predict_proba's peak, above the resident memory before the call, stays
     near its output (1,000,000 x 10) and far below the activations of every
     row at once (1,000,000 x (100 + 10) values, 420 MiB)."""
-    report = json.loads(_run_python(_MEMORY_PROBE, "predict", _N_ROWS, timeout=1800))
+    report = json.loads(run_python(_MEMORY_PROBE, "predict", _N_ROWS, timeout=1800))
     used = report["peak"] - report["before_predict"]
     all_rows = _N_ROWS * (100 + 10) * 4
     print(f"predict_proba: {used / 2**20:.0f} MiB above before, output "
