@@ -1,12 +1,14 @@
 """fastffnn: feedforward neural networks trained by a Numba-compiled core,
-behind a scikit-learn estimator."""
+behind scikit-learn estimators."""
 
 from fastffnn._jit import configure_threading_layer
 
 configure_threading_layer()
 
-from fastffnn.estimator import FFNNClassifier  # noqa: E402  (after the threading layer)
+# after the threading layer
+from fastffnn.classifier import FFNNClassifier  # noqa: E402
 from fastffnn.gradcheck import check_gradients  # noqa: E402
+from fastffnn.regressor import FFNNRegressor  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["FFNNClassifier", "check_gradients", "__version__"]
+__all__ = ["FFNNClassifier", "FFNNRegressor", "check_gradients", "__version__"]

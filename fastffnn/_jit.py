@@ -80,7 +80,7 @@ def configure_threading_layer():
     """Pick numba's threading layer before the first parallel region runs.
 
     Measured on the code before training moved to chunks of examples
-    (benchmarks/threading_layers.py, 2-core machine, parallel elementwise
+    (with a script since removed with that design, 2-core machine, parallel elementwise
     kernels next to 2 BLAS threads, ms per epoch of train_epoch):
 
     ===========  =======  ========  =======

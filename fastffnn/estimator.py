@@ -1,24 +1,34 @@
-"""FFNNClassifier: a scikit-learn classifier trained by the compiled core.
+"""The estimators' common base: ``BaseFFNN`` holds everything FFNNClassifier
+and FFNNRegressor share.
 
-The estimator validates and converts at the boundary (scikit-learn's
-validation utilities, LabelBinarizer, sample and class weights) and keeps the
-bookkeeping scikit-learn users expect (``loss_curve_``, early stopping,
-warnings). Every number is computed in ``fastffnn.training``.
+Validation and conversion at the boundary (scikit-learn's validation
+utilities), the training driver (mini-batch epochs, L-BFGS), the stopping
+rules and early stopping, live parameters, pickling, prediction and input
+Jacobians. A subclass says what its targets and outputs are through a few
+hooks, as scikit-learn's BaseMultilayerPerceptron does:
+
+- ``_encode_targets(y, classes, incremental, keep_weights, dtype)``: y as the
+  network's target matrix Y (n_samples, n^[L]) in the training dtype;
+- ``_output_layer()``: the output activation's name and code and the cost code
+  (``fastffnn.kernels.costs``);
+- ``_validation_score(X_val, y_val, s_val)``: early stopping's score;
+- ``_stratify(y)``: the early-stopping split's strata, or None;
+- ``_target_weights(s, y, dtype)``: per-example weights from the targets
+  (class weights), multiplied into ``sample_weight``;
+- ``_huber_delta()``: Huber's threshold (C7), 0 for the other costs.
+
+Every number is computed in ``fastffnn.training``.
 """
 
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import check_random_state, compute_sample_weight
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
-from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
@@ -26,20 +36,19 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from fastffnn.kernels.activations import ACTIVATION_CODES, LOGISTIC, SOFTMAX
+from fastffnn.kernels.activations import ACTIVATION_CODES
 from fastffnn.network import glorot_parameters, pack_parameters, parameter_views
 from fastffnn.solvers import EpochRunner, OptimizerState, minimize_lbfgs
 from fastffnn.threads import within_share
 from fastffnn.training import PREDICT_BLOCK, predict_rows
 
-_HIDDEN_ACTIVATIONS = ("identity", "logistic", "sigmoid", "tanh", "relu")
-_SUPPORTED_TARGETS = ("binary", "multiclass", "multilabel-indicator")
+#: Hidden activations (scikit-learn's four and "sigmoid" for "logistic").
+HIDDEN_ACTIVATIONS = ("identity", "logistic", "sigmoid", "tanh", "relu")
 _FAST_PATH_MAX_ELEMENTS = 4096  # predict inputs this small skip the full validation
-_LABEL_CHUNK = 65536  # rows of y one-hot encoded at a time
 
 
 class FastffnnVersionWarning(UserWarning):
-    """A pickled FFNNClassifier was saved by another fastffnn version."""
+    """A pickled estimator was saved by another fastffnn version."""
 
 
 def _check_magnitude(X, dtype):
@@ -64,108 +73,16 @@ def _stochastic(estimator):
     return True
 
 
-class FFNNClassifier(ClassifierMixin, BaseEstimator):
-    """Multi-layer perceptron classifier trained by a Numba-compiled core.
+class BaseFFNN(BaseEstimator):
+    """Base of FFNNClassifier and FFNNRegressor; not for direct use.
 
-    A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`:
-    same parameters, defaults and fitted attributes, with whole training
-    epochs in compiled code. The output layer follows the targets: one
-    logistic unit and binary cross-entropy for two classes, softmax and
-    categorical cross-entropy for more, one logistic unit per label for a
-    multi-label indicator matrix.
-
-    Parameters
-    ----------
-    hidden_layer_sizes : array-like of int or int, default=(100,)
-        Units of each hidden layer.
-    activation : {"identity", "logistic", "tanh", "relu"} or list of them, default="relu"
-        Hidden activation; a list gives one per hidden layer ("sigmoid" is
-        accepted for "logistic").
-    solver : {"adam", "sgd", "lbfgs"}, default="adam"
-        Weight optimizer; lbfgs is full-batch scipy L-BFGS-B.
-    alpha : float, default=0.0001
-        L2 penalty strength (MATH.md R1).
-    batch_size : int or "auto", default="auto"
-        Mini-batch size; "auto" is ``min(200, n_samples)``.
-    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
-        SGD learning-rate schedule.
-    learning_rate_init : float, default=0.001
-        Initial learning rate (adam, sgd).
-    power_t : float, default=0.5
-        Exponent of the invscaling schedule.
-    max_iter : int, default=200
-        Epochs (adam, sgd) or iterations (lbfgs).
-    shuffle : bool, default=True
-        Shuffle the examples every epoch (adam, sgd).
-    random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, shuffling and the early-stopping split.
-    tol : float, default=1e-4
-        Tolerance of the stopping rule.
-    verbose : bool or int, default=False
-        Print one line per epoch.
-    warm_start : bool, default=False
-        Start ``fit`` from the current weights.
-    momentum : float, default=0.9
-        SGD momentum.
-    nesterovs_momentum : bool, default=True
-        Use Nesterov's momentum (sgd).
-    early_stopping : bool, default=False
-        Hold out a stratified ``validation_fraction`` of the data, stop when its
-        accuracy stops improving and restore the best weights.
-    validation_fraction : float, default=0.1
-        Share of the data held out for early stopping.
-    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
-        Adam's parameters.
-    n_iter_no_change : int, default=10
-        Epochs without ``tol`` improvement before stopping.
-    max_fun : int, default=15000
-        Maximum loss evaluations (lbfgs).
-    class_weight : dict, "balanced" or None, default=None
-        Weights per class, multiplied into ``sample_weight`` (not for multi-label).
-    dtype : {"float32", "float64"} or None, default=None
-        Training precision. None follows X: float32 X trains in float32.
-        X with values beyond the square root of the largest number of the
-        training dtype (about 1.8e19 in float32, 1.3e154 in float64) raises
-        ValueError instead of overflowing; there is no silent float64 fallback,
-        which would copy X. Training that still diverges (too large a
-        learning rate) stops at the last finite weights with a ConvergenceWarning.
-
-    Attributes
-    ----------
-    classes_ : ndarray or list of ndarray
-        Class labels.
-    coefs_ : list of ndarray of shape (fan_in, fan_out)
-        Weights of each layer; the live parameters (writing or assigning
-        arrays of the same shapes changes predictions).
-    intercepts_ : list of ndarray of shape (fan_out,)
-        Biases of each layer.
-    loss_, best_loss_, loss_curve_ : float, float or None, list
-        Training loss (last, best, per epoch).
-    validation_scores_, best_validation_score_ : list or None, float or None
-        Held-out accuracy per epoch with early stopping.
-    n_iter_, t_ : int
-        Epochs run and training samples seen.
-    n_layers_, n_outputs_, out_activation_ : int, int, str
-        Network shape and output activation ("logistic" or "softmax").
-    n_features_in_, feature_names_in_ : int, ndarray
-        Input width and, for DataFrames, column names.
-
-    Examples
-    --------
-    >>> from sklearn.datasets import load_iris
-    >>> from fastffnn import FFNNClassifier
-    >>> X, y = load_iris(return_X_y=True)
-    >>> clf = FFNNClassifier(hidden_layer_sizes=(20,), max_iter=300, random_state=0)
-    >>> clf = clf.fit(X, y)
-    >>> clf.predict(X[:3])
-    array([0, 0, 0])
-    >>> clf.predict_proba(X[:1]).shape
-    (1, 3)
+    Parameters and their defaults are those of scikit-learn's MLP estimators
+    plus ``dtype``; see the subclasses for their documentation.
     """
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(_HIDDEN_ACTIVATIONS)), list, tuple],
+        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS)), list, tuple],
         "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -190,38 +107,36 @@ class FFNNClassifier(ClassifierMixin, BaseEstimator):
             Options(Real, {np.inf}),
         ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
-        "class_weight": [dict, StrOptions({"balanced"}), None],
         "dtype": [StrOptions({"float32", "float64"}), type, None],
     }
 
     def __init__(
         self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
+        hidden_layer_sizes,
+        activation,
         *,
-        solver="adam",
-        alpha=0.0001,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=0.001,
-        power_t=0.5,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        n_iter_no_change=10,
-        max_fun=15000,
-        class_weight=None,
-        dtype=None,
+        solver,
+        alpha,
+        batch_size,
+        learning_rate,
+        learning_rate_init,
+        power_t,
+        max_iter,
+        shuffle,
+        random_state,
+        tol,
+        verbose,
+        warm_start,
+        momentum,
+        nesterovs_momentum,
+        early_stopping,
+        validation_fraction,
+        beta_1,
+        beta_2,
+        epsilon,
+        n_iter_no_change,
+        max_fun,
+        dtype,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -246,8 +161,10 @@ class FFNNClassifier(ClassifierMixin, BaseEstimator):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
-        self.class_weight = class_weight
         self.dtype = dtype
+
+    #: Targets are numbers (regression), not labels: validate_data's y_numeric.
+    _numeric_targets = False
 
     # ------------------------------------------------------------------ fit
 
@@ -256,23 +173,17 @@ class FFNNClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, X, y, sample_weight=None):
         """Fit the network to ``X`` (n_samples, n_features) and targets ``y``.
 
-        ``y`` holds class labels (any hashable values) or a multi-label
-        indicator matrix. ``sample_weight`` (n_samples,) weighs each example's
-        loss (MATH.md R2). Returns self.
+        ``sample_weight`` (n_samples,) weighs each example's loss (MATH.md
+        R2). With ``warm_start`` a fitted model continues from its weights.
+        Returns self.
         """
         incremental = self.warm_start and hasattr(self, "coefs_")
         return self._fit_or_restore(X, y, sample_weight, classes=None, incremental=False,
                                     keep_weights=incremental)  # fmt: skip
 
-    @available_if(_stochastic)
-    @_fit_context(prefer_skip_nested_validation=True)
     @within_share
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """One epoch of updates on ``(X, y)``, keeping weights and optimizer state.
-
-        ``classes`` (all labels that will ever appear) is required on the first
-        call unless ``y`` is a multi-label indicator matrix. Returns self.
-        """
+    def _partial_fit(self, X, y, classes, sample_weight):
+        """One epoch on ``(X, y)`` keeping weights and optimizer state (partial_fit)."""
         first_call = not hasattr(self, "coefs_")
         if not first_call:  # scikit-learn's _fit_context skips this once fitted
             self._validate_params()
@@ -296,26 +207,11 @@ class FFNNClassifier(ClassifierMixin, BaseEstimator):
         hidden_activations = self._hidden_activations(len(hidden))
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
-
-        dtype = self._training_dtype(X) if not keep_weights else self._dtype
-        X, y = validate_data(
-            self, X, y, reset=not keep_weights, dtype=dtype, order="C",
-            multi_output=True, y_numeric=False,
-        )  # fmt: skip
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        _check_magnitude(X, dtype)
-        Y = self._binarize(y, classes, incremental, keep_weights, dtype)
-        s = self._sample_weights(sample_weight, X, y, dtype)
-
-        n_outputs = Y.shape[1]
-        sizes = np.array([X.shape[1], *hidden, n_outputs], dtype=np.int64)
-        out_activation = "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
-        codes = np.array(
-            [ACTIVATION_CODES[a] for a in hidden_activations]
-            + [SOFTMAX if out_activation == "softmax" else LOGISTIC],
-            dtype=np.int64,
+        X, Y, y, s = self._training_data(
+            X, y, sample_weight, classes=classes, incremental=incremental, keep_weights=keep_weights
         )
+        dtype = X.dtype.type
+        sizes, codes = self._network(X.shape[1], hidden, hidden_activations, Y.shape[1])
 
         # Drawn afresh on every call, as scikit-learn does: the same random_state
         # gives the same initial weights, validation split and shuffles.
@@ -328,18 +224,13 @@ class FFNNClassifier(ClassifierMixin, BaseEstimator):
                     f"hidden_layer_sizes need {sizes.tolist()}; set warm_start=False to refit."
                 )
         else:
-            init_names = [
-                *hidden_activations,
-                hidden_activations[-1]
-                if hidden
-                else (self.activation if isinstance(self.activation, str) else "relu"),
-            ]
-            params = glorot_parameters(sizes, init_names, self._random_state, dtype)
+            params = self._initial_parameters(sizes, hidden_activations, self._random_state,
+                                              dtype)  # fmt: skip
             self.n_iter_ = 0
             self.t_ = 0
             self.n_layers_ = len(sizes)
-            self.n_outputs_ = n_outputs
-            self.out_activation_ = out_activation
+            self.n_outputs_ = int(sizes[-1])
+            self.out_activation_ = self._output_layer()[0]
             self._dtype = np.dtype(dtype)
             self._sizes = sizes
             self._optimizer = None
@@ -365,15 +256,82 @@ class FFNNClassifier(ClassifierMixin, BaseEstimator):
             self._fit_stochastic(X, Y, y, s, incremental)
         return self
 
+    def _training_data(self, X, y, sample_weight, *, classes, incremental, keep_weights):
+        """``(X, Y, y, s)`` as training uses them: X validated, C-ordered, in the
+        training dtype; Y the encoded targets; y the targets as given (validated);
+        s the sample weights (R2)."""
+        dtype = self._training_dtype(X) if not keep_weights else self._dtype
+        X, y = validate_data(
+            self, X, y, reset=not keep_weights, dtype=dtype, order="C",
+            multi_output=True, y_numeric=self._numeric_targets,
+        )  # fmt: skip
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        _check_magnitude(X, dtype)
+        Y = self._encode_targets(y, classes, incremental, keep_weights, dtype)
+        s = self._sample_weights(sample_weight, X, y, dtype)
+        return X, Y, y, s
+
+    def _network(self, n_features, hidden, hidden_activations, n_outputs):
+        """``(sizes, codes)`` of the network: layer sizes, then the activation
+        codes of layers 1..L followed by the cost code."""
+        sizes = np.array([n_features, *hidden, n_outputs], dtype=np.int64)
+        _, output_code, cost_code = self._output_layer()
+        codes = np.array([ACTIVATION_CODES[a] for a in hidden_activations]
+                         + [output_code, cost_code], dtype=np.int64)  # fmt: skip
+        return sizes, codes
+
+    def _initial_parameters(self, sizes, hidden_activations, random_state, dtype):
+        """Glorot-uniform weights drawn as scikit-learn draws them; the output
+        layer's factor follows the last hidden activation, as scikit-learn's
+        follows ``activation``."""
+        init_names = [
+            *hidden_activations,
+            hidden_activations[-1]
+            if hidden_activations
+            else (self.activation if isinstance(self.activation, str) else "relu"),
+        ]
+        return glorot_parameters(sizes, init_names, random_state, dtype)
+
+    def _training_problem(self, X, y, sample_weight=None):
+        """What ``fit`` would minimise on ``(X, y, sample_weight)``, without fitting.
+
+        Returns ``(X, Y, s, params, sizes, codes, delta, alpha)``. A fitted
+        estimator gives its current weights; an unfitted one the initial
+        weights ``fit`` would draw (same ``random_state``). Call it on a clone
+        of an unfitted estimator: it records labels and feature counts as
+        ``fit`` does.
+        """
+        fitted = hasattr(self, "coefs_")
+        hidden = self._hidden_sizes()
+        hidden_activations = self._hidden_activations(len(hidden))
+        X, Y, _, s = self._training_data(X, y, sample_weight, classes=None, incremental=False,
+                                         keep_weights=fitted)  # fmt: skip
+        if fitted:
+            params, sizes, codes = self._live_parameters(), self._sizes, self._codes
+            if Y.shape[1] != sizes[-1]:
+                raise ValueError(f"y has {Y.shape[1]} output columns but the network has "
+                                 f"{int(sizes[-1])} output units.")  # fmt: skip
+        else:
+            sizes, codes = self._network(X.shape[1], hidden, hidden_activations, Y.shape[1])
+            params = self._initial_parameters(sizes, hidden_activations,
+                                              check_random_state(self.random_state),
+                                              X.dtype.type)  # fmt: skip
+        return X, Y, s, params, sizes, codes, self._huber_delta(), float(self.alpha)
+
+    def _huber_delta(self):
+        return 0.0
+
+    def _target_weights(self, s, y, dtype):
+        return s
+
     def _fit_stochastic(self, X, Y, y, s, incremental):
         params = self._params
-        if not incremental:
-            self.n_iter_ = 0  # as scikit-learn: n_iter_ counts this fit's epochs
+        self.n_iter_ = 0  # as scikit-learn: n_iter_ counts this call's epochs (1 for partial_fit)
         X_val = y_val = s_val = None
         if self.early_stopping:
             X, X_val, Y, y_val, s, s_val = self._validation_split(X, Y, y, s)
 
-        shuffle_rng = np.random.default_rng(self._random_state.randint(np.iinfo(np.int32).max))
         n_samples = X.shape[0]
         if self.batch_size == "auto":
             batch_size = min(200, n_samples)
@@ -382,8 +340,8 @@ class FFNNClassifier(ClassifierMixin, BaseEstimator):
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. "
                               "It is going to be clipped", stacklevel=3)  # fmt: skip
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
-        runner = EpochRunner(X, Y, s, params, self._sizes, self._codes, self.alpha,
-                             batch_size, self.shuffle, shuffle_rng)  # fmt: skip
+        runner = EpochRunner(X, Y, s, params, self._sizes, self._codes, self._huber_delta(),
+                             self.alpha, batch_size, self.shuffle, self._random_state)  # fmt: skip
         best_params = params.copy() if self.early_stopping else None
         last_good = params.copy()
         from fastffnn.progress import EpochReporter
@@ -452,7 +410,7 @@ class FFNNClassifier(ClassifierMixin, BaseEstimator):
 
         try:
             result = minimize_lbfgs(
-                X, Y, s, params, self._sizes, self._codes, self.alpha,
+                X, Y, s, params, self._sizes, self._codes, self._huber_delta(), self.alpha,
                 max_iter=self.max_iter, max_fun=self.max_fun, tol=self.tol, callback=report,
             )  # fmt: skip
         except KeyboardInterrupt:
@@ -484,7 +442,7 @@ class FFNNClassifier(ClassifierMixin, BaseEstimator):
         """scikit-learn's stopping bookkeeping; returns True when weights improved
         on the validation set (early stopping only)."""
         if self.early_stopping:
-            score = accuracy_score(y_val, self._predict_labels(X_val), sample_weight=s_val)
+            score = self._validation_score(X_val, y_val, s_val)
             self.validation_scores_.append(score)
             if self.verbose and self.verbose < 2:  # verbose >= 2: the progress bar shows it
                 print(f"Validation score: {score:f}")
@@ -505,10 +463,7 @@ class FFNNClassifier(ClassifierMixin, BaseEstimator):
         return False
 
     def _validation_split(self, X, Y, y, s):
-        stratify = None
-        if self._label_binarizer.y_type_ != "multilabel-indicator":
-            _, counts = np.unique(y, return_counts=True)
-            stratify = y if counts.min() >= 2 else None
+        stratify = self._stratify(y)
         X_train, X_val, Y_train, _, s_train, s_val, _, y_val = train_test_split(
             X, Y, s, y, random_state=self._random_state,
             test_size=self.validation_fraction, stratify=stratify,
@@ -547,9 +502,9 @@ class FFNNClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"activation has {len(names)} entries but there are {n_hidden} "
                              "hidden layers; give one activation per hidden layer.")  # fmt: skip
         for name in names:
-            if name not in _HIDDEN_ACTIVATIONS:
+            if name not in HIDDEN_ACTIVATIONS:
                 raise ValueError(f"Unknown activation {name!r}; choose from "
-                                 f"{', '.join(_HIDDEN_ACTIVATIONS)}.")  # fmt: skip
+                                 f"{', '.join(HIDDEN_ACTIVATIONS)}.")  # fmt: skip
         return ["logistic" if name == "sigmoid" else name for name in names]
 
     def _training_dtype(self, X):
@@ -563,68 +518,11 @@ class FFNNClassifier(ClassifierMixin, BaseEstimator):
             return np.float32
         return np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
 
-    def _binarize(self, y, classes, incremental, keep_weights, dtype):
-        target = type_of_target(y, input_name="y")
-        if target not in _SUPPORTED_TARGETS:
-            raise ValueError(f"Unknown label type: {target!r}. FFNNClassifier needs class "
-                             "labels or a multi-label indicator matrix.")  # fmt: skip
-        if target == "multilabel-indicator" and self.class_weight is not None:
-            raise ValueError("class_weight is not supported for multi-label targets.")
-        if not keep_weights:
-            binarizer = LabelBinarizer()
-            if incremental and target != "multilabel-indicator":
-                if classes is None:
-                    raise ValueError("classes must be passed on the first call to partial_fit.")
-                binarizer.fit(np.asarray(classes))
-                known = set(binarizer.classes_.tolist())
-                unseen = [label for label in unique_labels(y).tolist() if label not in known]
-                if unseen:
-                    raise ValueError(f"y contains labels {unseen} that are not "
-                                     f"in classes={binarizer.classes_.tolist()}.")  # fmt: skip
-            else:
-                binarizer.fit(y)
-            if len(binarizer.classes_) < 2:
-                raise ValueError("Classifier can't train when only one class is present.")
-            self._label_binarizer = binarizer
-            self.classes_ = binarizer.classes_
-        else:
-            if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-                raise ValueError(f"`classes={list(classes)}` is not the same as on the first "
-                                 f"call to partial_fit, {list(self.classes_)}.")  # fmt: skip
-            if target == "multilabel-indicator":
-                if y.ndim != 2 or y.shape[1] != len(self.classes_):
-                    raise ValueError("y has a different number of labels than the fitted model.")
-            elif not set(unique_labels(y)) <= set(self.classes_.tolist()):
-                unseen = sorted(set(unique_labels(y)) - set(self.classes_.tolist()), key=str)
-                raise ValueError(f"y contains labels {unseen} not seen in the classes the "
-                                 f"model was fitted with, {self.classes_.tolist()}.")  # fmt: skip
-        if target != "multilabel-indicator":
-            # Class labels: one-hot straight into ``dtype`` (LabelBinarizer.transform
-            # re-validates y, 0.5 ms of a 25 ms fit on digits). y is within classes_.
-            index = np.searchsorted(self.classes_, np.asarray(y).ravel())
-            if self._label_binarizer.y_type_ == "binary":
-                return (index == 1).astype(dtype).reshape(-1, 1)
-            Y = np.zeros((index.size, self.classes_.size), dtype=dtype)
-            Y[np.arange(index.size), index] = 1
-            return Y
-        # Chunk by chunk into ``dtype``: transform(y) at once builds an int64
-        # matrix twice the size of float32 targets (76 MiB for 1e6 rows x 10 classes).
-        first = self._label_binarizer.transform(y[:_LABEL_CHUNK])
-        Y = np.empty((y.shape[0], first.shape[1]), dtype=dtype)
-        Y[: first.shape[0]] = first
-        for start in range(_LABEL_CHUNK, y.shape[0], _LABEL_CHUNK):
-            Y[start : start + _LABEL_CHUNK] = self._label_binarizer.transform(
-                y[start : start + _LABEL_CHUNK]
-            )
-        return Y
-
     def _sample_weights(self, sample_weight, X, y, dtype):
+        """R2's weights, checked: ``sample_weight`` times the subclass's
+        ``_target_weights`` (class weights), positive sum, training dtype."""
         s = _check_sample_weight(sample_weight, X, dtype=dtype, ensure_non_negative=True)
-        if self.class_weight is not None:
-            s = s * compute_sample_weight(self.class_weight, y).astype(dtype)
-            if not (np.isfinite(s).all() and (s >= 0).all()):
-                raise ValueError(f"class_weight must be finite and non-negative, got "
-                                 f"{self.class_weight!r}.")  # fmt: skip
+        s = self._target_weights(s, y, dtype)
         if not s.sum() > 0:
             raise ValueError("sample_weight must have a positive sum; got all zero weights.")
         return np.ascontiguousarray(s, dtype=dtype)
@@ -679,9 +577,9 @@ class FFNNClassifier(ClassifierMixin, BaseEstimator):
         saved = state.pop("_fastffnn_version", "unknown")
         if saved != __version__:
             warnings.warn(
-                f"Trying to unpickle FFNNClassifier from fastffnn version {saved} when using "
-                f"version {__version__}. This might lead to breaking code or invalid results. "
-                "Use at your own risk.",
+                f"Trying to unpickle {type(self).__name__} from fastffnn version {saved} when "
+                f"using version {__version__}. This might lead to breaking code or invalid "
+                "results. Use at your own risk.",
                 FastffnnVersionWarning,
                 stacklevel=2,
             )
@@ -725,72 +623,9 @@ class FFNNClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         return validate_data(self, X, reset=False, dtype=self._dtype, order="C")
 
-    def _predict_labels(self, X):
-        return self._label_binarizer.inverse_transform(self._forward(X))
-
-    def predict(self, X):
-        """Predicted labels (or label indicator matrix) for ``X`` (n_samples, n_features)."""
-        return self._predict_labels(self._validated(X))
-
-    def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, n_classes).
-
-        For multi-label targets: each label's probability, (n_samples, n_labels).
-        """
-        probabilities = self._forward(self._validated(X))
-        if probabilities.shape[1] == 1 and self._label_binarizer.y_type_ == "binary":
-            return np.hstack([1 - probabilities, probabilities])
-        return probabilities
-
-    def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`."""
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
-
-    def jacobian(self, X, mode="auto"):
-        """Jacobian of :meth:`predict_proba` with respect to the input features.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs, validated as by :meth:`predict_proba`.
-        mode : {"auto", "forward", "reverse"}, default="auto"
-            Forward accumulation propagates tangents (MATH.md T1-T2), one pass
-            per input feature; reverse accumulation runs the backward pass
-            (B1, B4), one pass per output unit. Both give the same Jacobian;
-            "auto" takes forward when n_features < n_outputs (output units of
-            the network; a binary classifier has one) and reverse otherwise.
-
-        Returns
-        -------
-        jacobian : ndarray of shape (n_samples, n_outputs, n_features)
-            ``jacobian[i, r, k]`` is the derivative of ``predict_proba(X)[i, r]``
-            with respect to ``X[i, k]``; n_outputs is the number of columns of
-            :meth:`predict_proba` (for two classes, row 0 is minus row 1).
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from sklearn.datasets import load_iris
-        >>> from fastffnn import FFNNClassifier
-        >>> X, y = load_iris(return_X_y=True)
-        >>> clf = FFNNClassifier((10,), solver="lbfgs", random_state=0).fit(X, y)
-        >>> J = clf.jacobian(X[:2])
-        >>> J.shape
-        (2, 3, 4)
-        >>> bool(np.allclose(J.sum(axis=1), 0))  # the probabilities always sum to 1
-        True
-        >>> bool(np.allclose(J, clf.jacobian(X[:2], mode="reverse"), rtol=0, atol=1e-12))
-        True
-        """
+    def _output_jacobian(self, X, mode):
+        """Jacobian of the network's outputs A^[L] with respect to validated X,
+        shape (n_samples, n^[L], n_features)."""
         from fastffnn.jacobian import input_jacobian
 
-        X = self._validated(X)
-        binary = self._sizes[-1] == 1 and self._label_binarizer.y_type_ == "binary"
-        return input_jacobian(self._live_parameters(), self._sizes, self._codes, X,
-                              mode=mode, binary=binary)  # fmt: skip
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_label = True
-        return tags
+        return input_jacobian(self._live_parameters(), self._sizes, self._codes, X, mode=mode)

@@ -2,12 +2,13 @@
 and against forward-mode directional derivatives.
 
 :func:`check_gradients` takes the training cost of an :class:`FFNNClassifier`
-on ``(X, y, sample_weight)`` exactly as ``fit`` defines it (the cross-entropy
-C1-C3 of the output the targets select, the L2 penalty R1 with the
-estimator's ``alpha``, sample and class weights R2) and checks its gradient
-three ways, everything in float64:
+or :class:`FFNNRegressor` on ``(X, y, sample_weight)`` exactly as ``fit``
+defines it (the cost of the output the targets or ``loss`` select, C1-C3 or
+C5-C7, the L2 penalty R1 with the estimator's ``alpha``, sample and class
+weights R2) and checks its gradient three ways, everything in float64:
 
-1. **backpropagation** (B1-B4 seeded with C4, ``training.full_batch_loss_and_gradient``)
+1. **backpropagation** (B1-B4 seeded with the fused seed, through
+   ``training.batch_loss_and_gradient``: the chunked path L-BFGS trains with)
    gives the gradient ``g``, the quantity under test;
 2. **central differences** of the compiled cost, ``(J(p + h e_k) - J(p - h e_k)) / 2h``
    for every parameter ``k`` (or a stratified random subset for big networks),
@@ -15,7 +16,7 @@ three ways, everything in float64:
 3. **forward mode** along random unit directions ``v`` of the parameters:
    tangents T1 (with ``dot-W = v_W``, ``dot-b = v_b``) and T2 carry ``dot-A^[l]``
    up to the output, and the cost's tangent ``dot-J = <dJ/dA^[L], dot-A^[L]>``
-   (the general seeds C1-C3, not C4) plus R1's ``(alpha / sum s) <W, dot-W>``
+   (the general seeds, not the fused ones) plus R1's ``(alpha / sum s) <W, dot-W>``
    is compared with ``g . v``, as is a central difference along ``v``.
 
 Forward mode and backpropagation compute the same derivative exactly (up to
@@ -24,28 +25,21 @@ differences carry truncation and rounding error of roughly
 ``1e-16 * |J| / h + h**2 * |J'''|``, about 1e-10 at the default ``h = 1e-6``.
 """
 
-import inspect
 from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.base import clone
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import column_or_1d, validate_data
 
 from fastffnn._jit import serial
-from fastffnn.kernels.activations import ACTIVATION_CODES, LOGISTIC, SOFTMAX
-from fastffnn.kernels.costs import logistic_cross_entropy_seed, softmax_cross_entropy_seed
+from fastffnn.kernels.costs import general_seed
 from fastffnn.kernels.linear import linear_forward
 from fastffnn.kernels.reductions import ordered_sum
 from fastffnn.kernels.tangents import activation_tangent, contract, linear_tangent_params
-from fastffnn.network import (
-    count_parameters,
-    glorot_parameters,
-    layer_parameters,
-    layer_workspace,
-    workspace_size,
-)
-from fastffnn.training import cost, forward, full_batch_loss_and_gradient
+from fastffnn.network import count_parameters, layer_parameters, layer_workspace, workspace_size
+from fastffnn.solvers import chunk_workspaces
+from fastffnn.threads import thread_limits
+from fastffnn.training import batch_loss_and_gradient, forward, objective
 
 #: Entries whose gradient is smaller than this (in absolute value, for both the
 #: backpropagated and the numerical value) are left out of the relative errors:
@@ -58,15 +52,17 @@ REL_ERROR_FLOOR = 1e-6
 
 
 @serial
-def full_batch_cost(X, Y, s, params, sizes, codes, alpha, activations):
-    """J (F1-F3, R1, R2) over all of X. X: (m, n^[0]); Y: (m, n^[L]); s: (m,)."""
+def full_batch_cost(X, Y, s, params, sizes, codes, delta, alpha, activations):
+    """J (F1-F3, R1, R2) over all of X: ``training.objective``, the cost whose
+    gradient training follows. X: (m, n^[0]); Y: (m, n^[L]); s: (m,)."""
     m = X.shape[0]
     A_out = forward(X.T, params, sizes, codes, activations, m)
-    return cost(A_out, Y.T, s, params, sizes, codes, alpha)
+    return objective(A_out, Y.T, s, params, sizes, codes, delta, alpha)
 
 
 @serial
-def central_differences(X, Y, s, params, sizes, codes, alpha, indices, h, activations, out):
+def central_differences(X, Y, s, params, sizes, codes, delta, alpha, indices, h, activations,
+                        out):  # fmt: skip
     """``out[q] = (J(p + h e_k) - J(p - h e_k)) / (p_k+ - p_k-)`` for ``k = indices[q]``.
 
     ``params`` is perturbed in place and restored; the denominator is the
@@ -77,17 +73,17 @@ def central_differences(X, Y, s, params, sizes, codes, alpha, indices, h, activa
         k = indices[q]
         saved = params[k]
         params[k] = saved + h
-        plus = full_batch_cost(X, Y, s, params, sizes, codes, alpha, activations)
+        plus = full_batch_cost(X, Y, s, params, sizes, codes, delta, alpha, activations)
         step = params[k]
         params[k] = saved - h
-        minus = full_batch_cost(X, Y, s, params, sizes, codes, alpha, activations)
+        minus = full_batch_cost(X, Y, s, params, sizes, codes, delta, alpha, activations)
         step -= params[k]
         params[k] = saved
         out[q] = (plus - minus) / step
 
 
 @serial
-def directional_derivative(X, Y, s, params, sizes, codes, alpha, direction,
+def directional_derivative(X, Y, s, params, sizes, codes, delta, alpha, direction,
                            activations, tangents, work, seed):  # fmt: skip
     """Forward mode: ``dot-J`` of the cost along the parameter direction ``direction``.
 
@@ -96,7 +92,7 @@ def directional_derivative(X, Y, s, params, sizes, codes, alpha, direction,
     m examples; ``seed`` holds m * n^[L] entries for dJ/dA^[L]. T1 at l = 1 is
     F1 applied to ``(dot-W, dot-b)`` (``dot-A^[0] = 0``); then T1 with
     parameter directions and T2 up to ``dot-A^[L]``; ``dot-J`` contracts it
-    with the cost's general seed (C1-C3, R2) and adds R1's
+    with the cost's general seed (``costs.general_seed``, R2) and adds R1's
     ``(alpha / sum s) sum_l <W^[l], dot-W^[l]>``.
     """
     m = X.shape[0]
@@ -117,10 +113,7 @@ def directional_derivative(X, Y, s, params, sizes, codes, alpha, direction,
         linear_tangent_params(W, dW, db, A_prev, dA_prev, scratch, dA)  # T1
         activation_tangent(codes[l - 1], layer_workspace(activations, sizes, l, m, m), dA, dA)
     G = seed[: m * sizes[L]].reshape((m, sizes[L])).T
-    if codes[L - 1] == SOFTMAX:
-        softmax_cross_entropy_seed(A_out, Y.T, s, G)
-    else:
-        logistic_cross_entropy_seed(A_out, Y.T, s, G)
+    general_seed(A_out, Y.T, s, codes[L], delta, G)
     total = contract(G, dA)
     if alpha > 0:
         penalty = contract(
@@ -149,6 +142,7 @@ class _Problem:
     params: np.ndarray
     sizes: np.ndarray
     codes: np.ndarray
+    delta: float
     alpha: float
     fitted: bool
 
@@ -158,74 +152,42 @@ class _Problem:
     def cost(self, params=None):
         params = self.params if params is None else params
         return float(full_batch_cost(self.X, self.Y, self.s, params, self.sizes, self.codes,
-                                     self.alpha, self.workspace()))  # fmt: skip
+                                     self.delta, self.alpha, self.workspace()))  # fmt: skip
 
     def loss_and_gradient(self, alpha=None):
+        """The training path's gradient: the full batch cut into chunks as
+        L-BFGS cuts it (``solvers.chunk_workspaces``), summed in order."""
         alpha = self.alpha if alpha is None else alpha
         grads = np.empty_like(self.params)
-        loss = full_batch_loss_and_gradient(
-            self.X, self.Y, self.s, self.params, self.sizes, self.codes, alpha,
-            self.workspace(), self.workspace(), grads,
-        )  # fmt: skip
-        return float(loss), grads
+        activations, deltas, chunk_grads = chunk_workspaces(
+            self.sizes, self.X.shape[0], self.params.size, np.float64
+        )
+        with thread_limits():
+            batch_loss_and_gradient(
+                self.X, self.Y, self.s, self.params, self.sizes, self.codes, self.delta, alpha,
+                activations, deltas, chunk_grads, grads,
+            )  # fmt: skip
+        return self.cost(), grads
 
     def directional(self, direction):
         seed = np.empty(self.X.shape[0] * int(self.sizes[-1]))
         return float(directional_derivative(
-            self.X, self.Y, self.s, self.params, self.sizes, self.codes, self.alpha,
+            self.X, self.Y, self.s, self.params, self.sizes, self.codes, self.delta, self.alpha,
             direction, self.workspace(), self.workspace(), self.workspace(), seed,
         ))  # fmt: skip
 
 
-def _binarize(model, y, fitted, dtype):
-    """Targets as ``fit`` builds them, through the estimator's own label handling.
-
-    ``FFNNClassifier._binarize`` gained a ``dtype`` argument while this module
-    was written; both forms are accepted until the estimator settles.
-    """
-    if "dtype" in inspect.signature(model._binarize).parameters:
-        return model._binarize(y, None, False, fitted, dtype)
-    return model._binarize(y, None, False, fitted)
-
-
 def _training_problem(estimator, X, y, sample_weight):
-    """The problem ``fit`` would minimise. A fitted estimator keeps its current
-    weights and labels; an unfitted one gets the initial weights ``fit`` draws
-    (same ``random_state``, same Glorot rule, same dtype) on a clone, so the
-    estimator passed in is never modified."""
+    """The problem ``fit`` would minimise, from the estimator's own
+    ``_training_problem``. A fitted estimator keeps its current weights and
+    labels; an unfitted one is cloned first, so the estimator passed in is
+    never modified."""
     fitted = hasattr(estimator, "coefs_")
     model = estimator if fitted else clone(estimator)
-    if fitted:
-        dtype = model._dtype
-    else:
-        hidden = model._hidden_sizes()
-        hidden_activations = model._hidden_activations(len(hidden))
-        dtype = model._training_dtype(X)
-    X, y = validate_data(model, X, y, reset=not fitted, dtype=dtype, order="C",
-                         multi_output=True, y_numeric=False)  # fmt: skip
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = column_or_1d(y, warn=True)
-    Y = _binarize(model, y, fitted, dtype)
-    s = model._sample_weights(sample_weight, X, y, dtype)
-    if fitted:
-        params = model._live_parameters()
-        sizes, codes = model._sizes, model._codes
-        if Y.shape[1] != sizes[-1]:
-            raise ValueError(f"y has {Y.shape[1]} output columns but the network has "
-                             f"{int(sizes[-1])} output units.")  # fmt: skip
-    else:
-        sizes = np.array([X.shape[1], *hidden, Y.shape[1]], dtype=np.int64)
-        multiclass = model._label_binarizer.y_type_ == "multiclass"
-        codes = np.array([ACTIVATION_CODES[a] for a in hidden_activations]
-                         + [SOFTMAX if multiclass else LOGISTIC], dtype=np.int64)  # fmt: skip
-        # the output layer's Glorot factor follows the last hidden activation, as in fit
-        last = hidden_activations[-1] if hidden else (
-            model.activation if isinstance(model.activation, str) else "relu")  # fmt: skip
-        params = glorot_parameters(sizes, [*hidden_activations, last],
-                                   check_random_state(model.random_state), dtype)  # fmt: skip
+    X, Y, s, params, sizes, codes, delta, alpha = model._training_problem(X, y, sample_weight)
     as64 = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa: E731
-    return _Problem(as64(X), as64(Y), as64(s), np.array(params, dtype=np.float64),
-                    sizes, codes, float(model.alpha), fitted)  # fmt: skip
+    return _Problem(as64(X), as64(Y), as64(s), np.array(params, dtype=np.float64), sizes, codes,
+                    float(delta), float(alpha), fitted)  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------
@@ -441,7 +403,8 @@ def compare(problem, gradient, indices, n_directions, epsilon, rng, loss=None):
     numerical = np.full(params.size, np.nan)
     values = np.empty(indices.size)
     central_differences(
-        problem.X, problem.Y, problem.s, params, problem.sizes, problem.codes, problem.alpha,
+        problem.X, problem.Y, problem.s, params, problem.sizes, problem.codes, problem.delta,
+        problem.alpha,
         indices, float(epsilon), problem.workspace(), values,
     )  # fmt: skip
     numerical[indices] = values
@@ -491,7 +454,9 @@ def check_gradients(estimator, X, y, sample_weight=None, n_directions=5, epsilon
     """Check the compiled gradient of an estimator's training cost.
 
     The cost is the one ``fit`` minimises on ``(X, y, sample_weight)``: the
-    cross-entropy of the output layer the targets select, the L2 penalty
+    cross-entropy of the output layer the targets select (classifier) or the
+    regressor's ``loss`` (for squared error the sum over outputs that training
+    follows, not the mean that ``loss_`` reports), the L2 penalty
     ``alpha`` and the sample (and class) weights. Its gradient by the compiled
     backpropagation is compared with central differences of the compiled cost,
     parameter by parameter, and with forward-mode directional derivatives
@@ -501,7 +466,7 @@ def check_gradients(estimator, X, y, sample_weight=None, n_directions=5, epsilon
 
     Parameters
     ----------
-    estimator : FFNNClassifier
+    estimator : FFNNClassifier or FFNNRegressor
         Fitted: checked at its current weights (``coefs_``, ``intercepts_``)
         with its labels. Unfitted: checked at the initial weights ``fit`` would
         draw from its ``random_state`` on this data (give an int random_state

@@ -117,7 +117,7 @@ def choose_mode(n_features, n_outputs):
     return "forward" if n_features < n_outputs else "reverse"
 
 
-def input_jacobian(params, sizes, codes, X, mode="auto", binary=False):
+def input_jacobian(params, sizes, codes, X, mode="auto"):
     """Jacobian of the network's outputs with respect to its inputs, for every row of X.
 
     Parameters
@@ -127,18 +127,13 @@ def input_jacobian(params, sizes, codes, X, mode="auto", binary=False):
         computation's dtype.
     sizes : ndarray of int64, shape (L + 1,)
         Layer sizes ``(n^[0], ..., n^[L])``.
-    codes : ndarray of int64, shape (L,)
-        Activation codes of layers 1..L.
+    codes : ndarray of int64, shape (L,) or (L + 1,)
+        Activation codes of layers 1..L (a trailing cost code is ignored).
     X : ndarray of shape (n_samples, n^[0])
         Inputs, already validated; converted to C order and ``params``' dtype
         when they are not.
     mode : {"auto", "forward", "reverse"}, default="auto"
         Accumulation mode; "auto" is :func:`choose_mode`.
-    binary : bool, default=False
-        The network has one logistic output ``p`` and the probabilities are
-        ``[1 - p, p]``, as ``FFNNClassifier.predict_proba`` returns for two
-        classes: the result then has 2 rows per example, the first minus the
-        second.
 
     Returns
     -------
@@ -164,6 +159,4 @@ def input_jacobian(params, sizes, codes, X, mode="auto", binary=False):
         driver = forward_jacobian if mode == "forward" else reverse_jacobian
         with thread_limits():
             driver(X, params, sizes, codes, activations, work, inputs, capacity, out)
-    if binary:
-        return np.concatenate([-out, out], axis=1)
     return out

@@ -126,10 +126,11 @@ class EpochRunner:
     BLAS runs on one thread during each epoch (``fastffnn.threads``).
     """
 
-    def __init__(self, X, Y, s, params, sizes, codes, alpha, batch_size, shuffle, rng):
+    def __init__(self, X, Y, s, params, sizes, codes, delta, alpha, batch_size, shuffle, rng):
         dtype = params.dtype
         self.X, self.Y, self.s = X, Y, s
         self.params, self.sizes, self.codes = params, sizes, codes
+        self.delta = dtype.type(delta)
         self.alpha = dtype.type(alpha)
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
@@ -153,7 +154,7 @@ class EpochRunner:
             self.rng.shuffle(self.order)
         total, optimizer.t = train_epoch(
             self.X, self.Y, self.s, self.order, self.shuffle, self.batch_size,
-            self.params, self.sizes, self.codes, self.alpha, optimizer.solver,
+            self.params, self.sizes, self.codes, self.delta, self.alpha, optimizer.solver,
             optimizer.hyperparameters(), optimizer.nesterov, optimizer.t, self.grads,
             optimizer.moments, self.X_batch, self.Y_batch, self.s_batch, self.activations,
             self.deltas, self.chunk_grads,
@@ -161,7 +162,8 @@ class EpochRunner:
         return total / self.X.shape[0]
 
 
-def minimize_lbfgs(X, Y, s, params, sizes, codes, alpha, *, max_iter, max_fun, tol, callback=None):
+def minimize_lbfgs(X, Y, s, params, sizes, codes, delta, alpha, *, max_iter, max_fun, tol,
+                   callback=None):  # fmt: skip
     """Minimize the full-batch cost with scipy's L-BFGS-B; ``params`` is updated in place.
 
     Loss and gradient come from one compiled pass over all of X (used in
@@ -172,14 +174,14 @@ def minimize_lbfgs(X, Y, s, params, sizes, codes, alpha, *, max_iter, max_fun, t
     either. Returns scipy's ``OptimizeResult``.
     """
     dtype = params.dtype
-    alpha = dtype.type(alpha)
+    delta, alpha = dtype.type(delta), dtype.type(alpha)
     grads = np.zeros_like(params)
     activations, deltas, chunk_grads = chunk_workspaces(sizes, X.shape[0], params.size, dtype)
 
     def loss_and_gradient(flat):
         params[:] = flat
         loss = batch_loss_and_gradient(
-            X, Y, s, params, sizes, codes, alpha, activations, deltas, chunk_grads, grads
+            X, Y, s, params, sizes, codes, delta, alpha, activations, deltas, chunk_grads, grads
         )
         return float(loss), grads.astype(np.float64)
 

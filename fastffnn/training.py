@@ -1,5 +1,5 @@
 """The compiled training loop: forward (F1-F3), backward (B1-B4) with the
-fused seed (C4), penalties (R1, R2), and whole epochs of mini-batch updates.
+fused seeds (C4, C5-C7), penalties (R1, R2), and whole epochs of mini-batch updates.
 
 A whole epoch (every mini-batch's gather, forward, backward and optimizer
 step) is one call from Python: per-batch Python calls would cost tens to
@@ -14,19 +14,23 @@ parallel. Two parallel regions per mini-batch, whatever the depth.
 Data arrive in the user's layout: ``X`` (n_samples, n^[0]) and ``Y``
 (n_samples, n^[L]) C-ordered, which are A^[0] and the targets of MATH.md in
 Fortran order; ``s`` (n_samples,) holds the sample weights.
+
+``codes`` (L + 1,) holds the activation codes of layers 1..L, then the cost
+code (``fastffnn.kernels.costs``); ``delta`` is Huber's threshold (C7), of
+the parameters' dtype, unused by the other costs.
 """
 
 import numpy as np
 from numba import prange
 
 from fastffnn._jit import inlined, kernel, serial
-from fastffnn.kernels.activations import SOFTMAX, activation_backward, activation_forward
+from fastffnn.kernels.activations import activation_backward, activation_forward
 from fastffnn.kernels.costs import (
     GRADIENT_BLOCK,
-    fused_seed,
+    SQUARED_ERROR,
+    data_cost,
     gradient_blocks,
-    logistic_cross_entropy,
-    softmax_cross_entropy,
+    output_seed,
     squared_norm,
     sum_block_gradients,
 )
@@ -61,17 +65,6 @@ def forward(A0, params, sizes, codes, activations, capacity):
         linear_forward(W, b, A_prev, A)
         activation_forward(codes[l - 1], A, A)
     return A
-
-
-@serial
-def data_cost(A, Y, s, codes):
-    """F3: the cross-entropy of the output, C2 after a softmax, else C1 / C3.
-
-    A, Y: (n^[L], m); s: (m,). Normalized by ``sum s`` of these examples.
-    """
-    if codes[codes.size - 1] == SOFTMAX:
-        return softmax_cross_entropy(A, Y, s)
-    return logistic_cross_entropy(A, Y, s)
 
 
 @serial
@@ -128,7 +121,8 @@ def finish_batch(chunk_grads, params, sizes, alpha, weight_total, grads, solver,
 
 @serial
 def no_step(params):
-    """Optimizer arguments ``(solver, hyper, nesterov, t, state)`` for NO_STEP.
+    """Optimizer arguments ``(solver, hyper, nesterov, t, state)`` for NO_STEP
+    (the gradient alone, for L-BFGS and the gradient checker).
 
     Returned from a function, so typed int64 / bool like the training loop's
     own arguments: literal constants would compile second copies of the
@@ -138,29 +132,27 @@ def no_step(params):
 
 
 @serial
-def gradient_only(chunk_grads, params, sizes, alpha, weight_total, grads):
-    """``finish_batch`` without an optimizer step: the gradient into ``grads``."""
-    solver, hyper, nesterov, t, state = no_step(params)
-    return finish_batch(chunk_grads, params, sizes, alpha, weight_total, grads, solver, hyper,
-                        nesterov, t, state)  # fmt: skip
+def objective(A, Y, s, params, sizes, codes, delta, alpha):
+    """F3 with R1: the cost whose gradient training follows (the gradient
+    checker's J). A, Y: (n^[L], m); s: (m,).
 
-
-@serial
-def cost(A, Y, s, params, sizes, codes, alpha):
-    """F3 with R1: the cross-entropy of the output (C1-C3) plus the L2 penalty.
-
-    A, Y: (n^[L], m); s: (m,). The cost follows the output activation:
-    softmax -> C2, logistic -> C1 (one unit) or C3 (several).
+    The data term is ``data_cost``, except squared error: scikit-learn
+    reports C5 as a mean over outputs but trains on the sum, so here it is
+    ``n^[L]`` times the reported term.
     """
-    loss = data_cost(A, Y, s, codes)
+    cost = codes[sizes.size - 1]
+    loss = data_cost(A, Y, s, cost, delta)
+    if cost == SQUARED_ERROR:
+        loss *= params.dtype.type(sizes[sizes.size - 1])
     if alpha > 0:
         loss += penalty(params, sizes, alpha, ordered_sum(s))
     return loss
 
 
 @serial
-def backward(A0, Y, s, weight_total, params, sizes, codes, activations, deltas, capacity, grads):
-    """B1-B4 seeded with the fused seed C4 (without R1); fills ``grads``.
+def backward(A0, Y, s, weight_total, params, sizes, codes, delta, activations, deltas, capacity,
+             grads):  # fmt: skip
+    """B1-B4 seeded with the cost's fused seed (C4, C5-C7; without R1); fills ``grads``.
 
     A0: (n^[0], m); Y: (n^[L], m); s: (m,); ``weight_total`` is ``sum s`` of the
     whole mini-batch. ``activations`` holds the forward pass of these
@@ -171,7 +163,7 @@ def backward(A0, Y, s, weight_total, params, sizes, codes, activations, deltas, 
     m = A0.shape[1]
     A_out = layer_workspace(activations, sizes, L, m, capacity)
     dZ = layer_workspace(deltas, sizes, L, m, capacity)
-    fused_seed(A_out, Y, s, weight_total, dZ)
+    output_seed(A_out, Y, s, weight_total, codes[L], delta, dZ)
     for l in range(L, 0, -1):
         W, b = layer_parameters(params, sizes, l)
         dW, db = layer_parameters(grads, sizes, l)
@@ -187,8 +179,8 @@ def backward(A0, Y, s, weight_total, params, sizes, codes, activations, deltas, 
 
 
 @inlined
-def chunk_gradient(A0, Y, s, weight_total, params, sizes, codes, activations, deltas, capacity,
-                   grads):  # fmt: skip
+def chunk_gradient(A0, Y, s, weight_total, params, sizes, codes, delta, activations, deltas,
+                   capacity, grads):  # fmt: skip
     """Forward (F1-F3) and backward (B1-B4, seeded with C4) over some examples;
     returns their data cost times their ``sum s``, fills ``grads`` (no R1).
 
@@ -197,23 +189,10 @@ def chunk_gradient(A0, Y, s, weight_total, params, sizes, codes, activations, de
     buffer laid out like ``params``.
     """
     A_out = forward(A0, params, sizes, codes, activations, capacity)
-    loss = data_cost(A_out, Y, s, codes) * ordered_sum(s)
-    backward(A0, Y, s, weight_total, params, sizes, codes, activations, deltas, capacity, grads)
+    loss = data_cost(A_out, Y, s, codes[sizes.size - 1], delta) * ordered_sum(s)
+    backward(A0, Y, s, weight_total, params, sizes, codes, delta, activations, deltas, capacity,
+             grads)  # fmt: skip
     return loss
-
-
-@serial
-def loss_and_gradient(A0, Y, s, params, sizes, codes, alpha, activations, deltas, capacity, grads):
-    """J (F3, R1, R2) of one batch and its gradient into ``grads``; returns J.
-
-    A0: (n^[0], m), Y: (n^[L], m), s: (m,); one thread (BLAS may use several).
-    """
-    weight_total = ordered_sum(s)
-    loss = chunk_gradient(A0, Y, s, weight_total, params, sizes, codes, activations, deltas,
-                          capacity, grads)  # fmt: skip
-    return loss / weight_total + gradient_only(
-        grads.reshape((1, grads.size)), params, sizes, alpha, weight_total, grads
-    )
 
 
 @serial
@@ -253,7 +232,7 @@ def batch_weight(s, rows):
 
 @kernel
 def chunked_gradients(X, Y, s, rows, X_batch, Y_batch, s_batch, weight_total, params, sizes,
-                      codes, activations, deltas, chunk_grads):  # fmt: skip
+                      codes, delta, activations, deltas, chunk_grads):  # fmt: skip
     """``chunk_gradient`` of one batch (see ``batch_rows``) cut into fixed
     chunks of examples that run in parallel, each on one thread with
     single-threaded BLAS; returns the summed data cost times ``sum s``.
@@ -271,14 +250,14 @@ def chunked_gradients(X, Y, s, rows, X_batch, Y_batch, s_batch, weight_total, pa
     for c in prange(n_chunks):  # a small body: parfor compilation is slow
         chunk_losses[c] = train_chunk(X, Y, s, rows, X_batch, Y_batch, s_batch,
                                       min(c * size, m), min(c * size + size, m), weight_total,
-                                      params, sizes, codes, activations[c], deltas[c],
+                                      params, sizes, codes, delta, activations[c], deltas[c],
                                       capacity, chunk_grads[c])  # fmt: skip
     return ordered_sum(chunk_losses)
 
 
 @inlined
 def train_chunk(X, Y, s, rows, X_batch, Y_batch, s_batch, start, stop, weight_total, params,
-                sizes, codes, activations, deltas, capacity, grads):  # fmt: skip
+                sizes, codes, delta, activations, deltas, capacity, grads):  # fmt: skip
     """``chunk_gradient`` of examples ``start:stop`` of a batch (see
     ``batch_rows``); an empty range gives a zero gradient."""
     if start == stop:
@@ -286,12 +265,12 @@ def train_chunk(X, Y, s, rows, X_batch, Y_batch, s_batch, start, stop, weight_to
             grads[p] = 0
         return params.dtype.type(0)
     X_c, Y_c, s_c = batch_rows(X, Y, s, rows, X_batch, Y_batch, s_batch, start, stop)
-    return chunk_gradient(X_c.T, Y_c.T, s_c, weight_total, params, sizes, codes, activations,
-                          deltas, capacity, grads)  # fmt: skip
+    return chunk_gradient(X_c.T, Y_c.T, s_c, weight_total, params, sizes, codes, delta,
+                          activations, deltas, capacity, grads)  # fmt: skip
 
 
 @inlined
-def batch_step(X, Y, s, rows, X_batch, Y_batch, s_batch, params, sizes, codes, alpha,
+def batch_step(X, Y, s, rows, X_batch, Y_batch, s_batch, params, sizes, codes, delta, alpha,
                activations, deltas, chunk_grads, grads, solver, hyper, nesterov, t,
                state):  # fmt: skip
     """J of one mini-batch and its gradient into ``grads``, then (unless
@@ -306,27 +285,27 @@ def batch_step(X, Y, s, rows, X_batch, Y_batch, s_batch, params, sizes, codes, a
     weight_total = batch_weight(s, rows)
     if chunk_grads.shape[0] > 1:
         loss = chunked_gradients(X, Y, s, rows, X_batch, Y_batch, s_batch, weight_total,
-                                 params, sizes, codes, activations, deltas,
+                                 params, sizes, codes, delta, activations, deltas,
                                  chunk_grads)  # fmt: skip
     else:
         m = rows.size if rows.size > 0 else X.shape[0]
         capacity = activations.shape[1] // workspace_rows(sizes)
         # np.int64(0), not 0: a literal argument compiles another train_chunk
         loss = train_chunk(X, Y, s, rows, X_batch, Y_batch, s_batch, np.int64(0), m,
-                           weight_total, params, sizes, codes, activations[0], deltas[0],
+                           weight_total, params, sizes, codes, delta, activations[0], deltas[0],
                            capacity, chunk_grads[0])  # fmt: skip
     return loss / weight_total + finish_batch(chunk_grads, params, sizes, alpha, weight_total,
                                               grads, solver, hyper, nesterov, t, state)  # fmt: skip
 
 
 @serial
-def batch_loss_and_gradient(X, Y, s, params, sizes, codes, alpha, activations, deltas,
+def batch_loss_and_gradient(X, Y, s, params, sizes, codes, delta, alpha, activations, deltas,
                             chunk_grads, grads):  # fmt: skip
     """J over all of X, Y, s (C-ordered rows, used in place) and its gradient
     into ``grads``; returns J. Workspaces as ``batch_step``; L-BFGS's entry."""
     no_rows = np.empty(0, dtype=np.int64)
     solver, hyper, nesterov, t, state = no_step(params)
-    return batch_step(X, Y, s, no_rows, X, Y, s, params, sizes, codes, alpha, activations,
+    return batch_step(X, Y, s, no_rows, X, Y, s, params, sizes, codes, delta, alpha, activations,
                       deltas, chunk_grads, grads, solver, hyper, nesterov, t, state)  # fmt: skip
 
 
@@ -350,6 +329,7 @@ def train_epoch(
     params,
     sizes,
     codes,
+    delta,
     alpha,
     solver,
     hyper,
@@ -385,28 +365,17 @@ def train_epoch(
         if shuffle:
             loss = batch_step(
                 X, Y, s, order[start:stop], X_batch, Y_batch, s_batch, params, sizes, codes,
-                alpha, activations, deltas, chunk_grads, grads, solver, hyper, nesterov, t, state,
+                delta, alpha, activations, deltas, chunk_grads, grads, solver, hyper, nesterov, t,
+                state,
             )  # fmt: skip
         else:
             loss = batch_step(
                 X[start:stop], Y[start:stop], s[start:stop], order[:0], X_batch, Y_batch,
-                s_batch, params, sizes, codes, alpha, activations, deltas, chunk_grads, grads,
-                solver, hyper, nesterov, t, state,
+                s_batch, params, sizes, codes, delta, alpha, activations, deltas, chunk_grads,
+                grads, solver, hyper, nesterov, t, state,
             )  # fmt: skip
         total += float(loss) * m
     return total, t
-
-
-@serial
-def full_batch_loss_and_gradient(X, Y, s, params, sizes, codes, alpha, activations, deltas, grads):
-    """J and its gradient over all of X at once, for L-BFGS. Returns J.
-
-    X: (n_samples, n^[0]); Y: (n_samples, n^[L]); s: (n_samples,); the
-    workspaces hold ``n_samples`` examples. X is used in place, not copied.
-    """
-    return loss_and_gradient(
-        X.T, Y.T, s, params, sizes, codes, alpha, activations, deltas, X.shape[0], grads
-    )
 
 
 @kernel

@@ -78,6 +78,16 @@ def softmax_backward(Z, dA):
     return A * (dA - (dA * A).sum(axis=0, keepdims=True))
 
 
+def exp(Z):
+    """C6's output (the inverse of the log link): A = exp(Z)."""
+    return np.exp(Z)
+
+
+def exp_backward(Z, dA):
+    """exp backward (B1): dZ = dA * exp(Z)."""
+    return dA * np.exp(Z)
+
+
 def softmax_backward_jacobian(Z, dA):
     """B1 taken literally for A4: dz_{:,i} = (da_{:,i}/dz_{:,i})^T da_{:,i}, one example at a time.
 
@@ -99,6 +109,7 @@ ACTIVATIONS = {
     "logistic": (sigmoid, sigmoid_backward),
     "tanh": (tanh, tanh_backward),
     "softmax": (softmax, softmax_backward),
+    "exp": (exp, exp_backward),
 }
 
 
@@ -118,7 +129,7 @@ def linear_backward_input(dZ, W):
 
 
 # ---------------------------------------------------------------------------
-# Costs (C1-C3), their seeds, the fused seed (C4), R1 and R2
+# Costs (C1-C3, C5-C7), their seeds, the fused seed (C4), R1 and R2
 # ---------------------------------------------------------------------------
 
 
@@ -166,10 +177,61 @@ def fused_seed(A, Y, s=None):
     return (s / s.sum()) * (A - Y)
 
 
-#: Output activation -> (cost, its general seed dA^[L]): sigmoid -> C1/C3, softmax -> C2.
+def half_squared_error(A, Y, s=None):
+    """C5 with R2: J = (1 / (2 sum_i s_i)) sum_i s_i sum_j (a_ji - y_ji)^2 (summed over
+    outputs: the cost training follows; scikit-learn's loss_ reports J / n^[L])."""
+    s = _weights(s, A.shape[1])
+    return (s * ((A - Y) ** 2).sum(axis=0)).sum() / (2 * s.sum())
+
+
+def half_squared_error_seed(A, Y, s=None):
+    """Seed of C5 with R2: dA = (s_i / sum_i s_i) (A - Y)."""
+    s = _weights(s, A.shape[1])
+    return (s / s.sum()) * (A - Y)
+
+
+def poisson_deviance(A, Y, s=None):
+    """C6 with R2 and scikit-learn's constant, A = exp(Z):
+    J = (1 / sum_i s_i) sum_i s_i sum_j (a_ji - y_ji log a_ji + y_ji log y_ji - y_ji),
+    with y log y = 0 at y = 0."""
+    s = _weights(s, A.shape[1])
+    y_log_y = np.where(Y > 0, Y * np.log(np.where(Y > 0, Y, 1)), 0.0)
+    return (s * (A - Y * np.log(A) + y_log_y - Y).sum(axis=0)).sum() / s.sum()
+
+
+def poisson_deviance_seed(A, Y, s=None):
+    """Seed of C6 with R2: dA = (s_i / sum_i s_i) (1 - Y / A)."""
+    s = _weights(s, A.shape[1])
+    return (s / s.sum()) * (1 - Y / A)
+
+
+#: Huber's threshold used wherever the reference evaluates C7 without being told one.
+HUBER_DELTA = 0.5
+
+
+def huber(A, Y, s=None, delta=HUBER_DELTA):
+    """C7 with R2, r = a - y: rho(r) = r^2 / 2 for |r| <= delta, else delta (|r| - delta / 2);
+    J = (1 / sum_i s_i) sum_i s_i sum_j rho(r_ji)."""
+    s = _weights(s, A.shape[1])
+    r = np.abs(A - Y)
+    rho = np.where(r <= delta, r**2 / 2, delta * (r - delta / 2))
+    return (s * rho.sum(axis=0)).sum() / s.sum()
+
+
+def huber_seed(A, Y, s=None, delta=HUBER_DELTA):
+    """Seed of C7 with R2: dA = (s_i / sum_i s_i) clip(A - Y, -delta, delta)."""
+    s = _weights(s, A.shape[1])
+    return (s / s.sum()) * np.clip(A - Y, -delta, delta)
+
+
+#: Cost -> (J, its general seed dA^[L]). The classification costs are named by their
+#: output activation: sigmoid -> C1/C3, softmax -> C2.
 COSTS = {
     "logistic": (logistic_cross_entropy, logistic_cross_entropy_seed),
     "softmax": (softmax_cross_entropy, softmax_cross_entropy_seed),
+    "squared_error": (half_squared_error, half_squared_error_seed),
+    "poisson": (poisson_deviance, poisson_deviance_seed),
+    "huber": (huber, huber_seed),
 }
 
 
@@ -204,23 +266,25 @@ def forward(A0, Ws, bs, activations):
     return Zs, As
 
 
-def cost(A0, Y, Ws, bs, activations, alpha=0.0, s=None):
-    """F3 with R1 and R2: the output's cost (C1-C3 by output activation) plus the L2 penalty."""
+def cost(A0, Y, Ws, bs, activations, alpha=0.0, s=None, cost_name=None):
+    """F3 with R1 and R2: the output's cost (``cost_name``, by default the one named by the
+    output activation: C1-C3) plus the L2 penalty."""
     s = _weights(s, A0.shape[1])
     _, As = forward(A0, Ws, bs, activations)
-    J = COSTS[activations[-1]][0](As[-1], Y, s)
+    J = COSTS[cost_name or activations[-1]][0](As[-1], Y, s)
     return J + l2_penalty(Ws, alpha, s.sum())
 
 
-def backprop(A0, Y, Ws, bs, activations, alpha=0.0, s=None):
-    """B1-B4 seeded with the general dA^[L] of C1-C3 (not the fused C4), plus R1's gradient.
+def backprop(A0, Y, Ws, bs, activations, alpha=0.0, s=None, cost_name=None):
+    """B1-B4 seeded with the general dA^[L] of the cost (not a fused seed), plus R1's
+    gradient; ``cost_name`` as in :func:`cost`.
 
     Returns (J, dWs, dbs), one dW^[l] (n^[l], n^[l-1]) and db^[l] per layer.
     """
     s = _weights(s, A0.shape[1])
     L = len(Ws)
     Zs, As = forward(A0, Ws, bs, activations)
-    J_out, seed = COSTS[activations[-1]]
+    J_out, seed = COSTS[cost_name or activations[-1]]
     J = J_out(As[L], Y, s) + l2_penalty(Ws, alpha, s.sum())
     dA = seed(As[L], Y, s)
     dWs, dbs = [None] * L, [None] * L

@@ -4,11 +4,13 @@ import doctest
 
 import pytest
 
-import fastffnn.estimator
+import fastffnn.classifier
 import fastffnn.gradcheck
 import fastffnn.jacobian
+import fastffnn.regressor
 
-MODULES = [fastffnn.estimator, fastffnn.gradcheck, fastffnn.jacobian]
+MODULES = [fastffnn.classifier, fastffnn.regressor, fastffnn.gradcheck, fastffnn.jacobian]
+WITH_EXAMPLES = (fastffnn.classifier, fastffnn.regressor, fastffnn.gradcheck)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -16,5 +18,5 @@ MODULES = [fastffnn.estimator, fastffnn.gradcheck, fastffnn.jacobian]
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
-    if module is fastffnn.estimator:
+    if module in WITH_EXAMPLES:
         assert result.attempted > 0

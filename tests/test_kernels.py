@@ -38,7 +38,7 @@ LINEAR_SHAPES = [
     (4, 300, 5),
 ]
 
-ACTIVATION_NAMES = ["identity", "relu", "logistic", "tanh", "softmax"]
+ACTIVATION_NAMES = ["identity", "relu", "logistic", "tanh", "softmax", "exp"]
 HIDDEN_ACTIVATIONS = ["identity", "relu", "logistic", "tanh"]
 
 KERNELS = {
@@ -47,13 +47,24 @@ KERNELS = {
     "logistic": (activations.logistic_forward, activations.logistic_backward),
     "tanh": (activations.tanh_forward, activations.tanh_backward),
     "softmax": (activations.softmax_forward, activations.softmax_backward),
+    "exp": (activations.exp_forward, activations.exp_backward),
 }
 
-#: Output layer + cost: (output activation, n^[L], target kind). C1, C2, C3 of MATH.md.
+#: Output layer + cost: (output activation, n^[L], target kind, cost). C1-C3, C5-C7 of MATH.md.
 OUTPUTS = {
-    "C1": ("logistic", 1, "binary"),
-    "C2": ("softmax", 3, "onehot"),
-    "C3": ("logistic", 3, "binary"),
+    "C1": ("logistic", 1, "binary", "logistic"),
+    "C2": ("softmax", 3, "onehot", "softmax"),
+    "C3": ("logistic", 3, "binary", "logistic"),
+    "C5": ("identity", 2, "real", "squared_error"),
+    "C6": ("exp", 2, "counts", "poisson"),
+    "C7": ("identity", 2, "real", "huber"),
+}
+
+#: Cost name -> cost code (the classification costs named by their output activation).
+COST_CODES = {
+    "logistic": costs.LOGISTIC_LOSS,
+    "softmax": costs.SOFTMAX_LOSS,
+    **costs.REGRESSION_LOSSES,
 }
 
 
@@ -68,9 +79,17 @@ def fortran(rng, shape, dtype, scale=1.0):
 
 
 def targets(rng, kind, n, m, dtype):
-    """(n, m) targets in Fortran order: independent 0/1 labels or one-hot columns."""
+    """(n, m) targets in Fortran order: independent 0/1 labels, one-hot columns, real
+    values (standard normal, every 5th scaled by 10: outliers for Huber's linear part)
+    or Poisson counts (zeros included)."""
     if kind == "binary":
         Y = (rng.random((n, m)) < 0.5).astype(dtype)
+    elif kind == "real":
+        Y = rng.standard_normal((n, m))
+        Y[:, ::5] *= 10
+        Y = Y.astype(dtype)
+    elif kind == "counts":
+        Y = rng.poisson(1.5, (n, m)).astype(dtype)
     else:
         Y = np.zeros((n, m), dtype=dtype)
         Y[rng.integers(0, n, m), np.arange(m)] = 1
@@ -241,6 +260,10 @@ def cost_inputs(rng, output, shape, dtype, weighted):
     Z = 3.0 * rng.standard_normal((n, m))
     if output == "softmax":
         A, Y = naive.softmax(Z), targets(rng, "onehot", n, m, dtype)
+    elif output == "poisson":
+        A, Y = naive.exp(Z / 3), targets(rng, "counts", n, m, dtype)
+    elif output in ("squared_error", "huber"):
+        A, Y = Z, targets(rng, "real", n, m, dtype)
     else:
         A, Y = naive.sigmoid(Z), targets(rng, "binary", n, m, dtype)
     return np.asfortranarray(A).astype(dtype, order="F"), Y, sample_weights(rng, m, dtype, weighted)
@@ -282,11 +305,54 @@ def test_costs_and_seeds(dtype, shape, output, weighted):
 
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "R2"])
-@pytest.mark.parametrize("output", ["C1", "C2", "C3"])
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("cost", ["squared_error", "poisson", "huber"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_regression_costs_and_seeds(dtype, cost, shape, weighted):
+    """C5-C7 (data_cost, as scikit-learn reports them), their general seeds and their
+    fused seeds (output_seed) against naive.py."""
+    rng = np.random.default_rng(5)
+    A, Y, s = cost_inputs(rng, cost, shape, dtype, weighted)
+    code, delta = COST_CODES[cost], dtype(naive.HUBER_DELTA)
+    cost_ref, seed_ref = naive.COSTS[cost]
+    J = costs.data_cost(A, Y, s, code, delta)
+    assert return_dtype(costs.data_cost, A, Y, s, code, delta) == dtype
+    # scikit-learn's loss_ for squared error is the mean over outputs (naive: the sum)
+    expected = cost_ref(f64(A), f64(Y), f64(s)) / (shape[0] if cost == "squared_error" else 1)
+    assert_close(np.asarray(J, dtype=dtype), expected, dtype)
+
+    dA = np.full(shape, np.nan, dtype=dtype, order="F")
+    costs.general_seed(A, Y, s, code, delta, dA)
+    assert_close(dA, seed_ref(f64(A), f64(Y), f64(s)), dtype)
+
+    dZ = np.full(shape, np.nan, dtype=dtype, order="F")
+    costs.output_seed(A, Y, s, s.sum(), code, delta, dZ)
+    activation = OUTPUTS[{"squared_error": "C5", "poisson": "C6", "huber": "C7"}[cost]][0]
+    Z = np.log(f64(A)) if activation == "exp" else f64(A)
+    expected = naive.ACTIVATIONS[activation][1](Z, seed_ref(f64(A), f64(Y), f64(s)))
+    assert_close(dZ, expected, dtype)
+
+
+def test_huber_cost_is_quadratic_then_linear():
+    """C7's two pieces: r^2 / 2 up to delta, delta (|r| - delta / 2) beyond; seed clipped."""
+    A = np.asfortranarray([[0.0, 0.3, -0.3, 2.0, -5.0]])
+    Y = np.zeros_like(A, order="F")
+    s = np.ones(5)
+    per_example = np.array([0.0, 0.045, 0.045, 0.5 * (2.0 - 0.25), 0.5 * (5.0 - 0.25)])
+    J = costs.data_cost(A, Y, s, costs.HUBER, 0.5)
+    np.testing.assert_allclose(J, per_example.mean(), rtol=1e-15)
+    dZ = np.empty_like(A)
+    costs.output_seed(A, Y, s, 5.0, costs.HUBER, 0.5, dZ)
+    np.testing.assert_allclose(dZ, [[0.0, 0.06, -0.06, 0.1, -0.1]], rtol=1e-15)
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "R2"])
+@pytest.mark.parametrize("output", list(OUTPUTS))
 @pytest.mark.parametrize("m", [1, 9, 131])
 def test_general_seeds_agree_with_fused_seed(output, m, weighted):
-    """C4: the general seed passed through the output's A2 / A4 backward is the fused seed."""
-    activation, n, kind = OUTPUTS[output]
+    """The general seed passed through the output activation's backward is the fused
+    seed: C4 for C1-C3 (A2 / A4), and C5-C7's through identity or exp."""
+    activation, n, kind, cost = OUTPUTS[output]
     rng = np.random.default_rng(6)
     Z = fortran(rng, (n, m), np.float64, scale=2.0)
     Y, s = targets(rng, kind, n, m, np.float64), sample_weights(rng, m, np.float64, weighted)
@@ -294,9 +360,9 @@ def test_general_seeds_agree_with_fused_seed(output, m, weighted):
     A = np.empty_like(Z)
     forward(Z, A)
     dA, dZ_general, dZ_fused = (np.empty_like(Z) for _ in range(3))
-    COST_KERNELS[activation][1](A, Y, s, dA)
+    costs.general_seed(A, Y, s, COST_CODES[cost], naive.HUBER_DELTA, dA)
     backward(A, dA, dZ_general)
-    costs.fused_seed(A, Y, s, s.sum(), dZ_fused)
+    costs.output_seed(A, Y, s, s.sum(), COST_CODES[cost], naive.HUBER_DELTA, dZ_fused)
     scale = np.max(np.abs(dZ_fused))
     np.testing.assert_allclose(dZ_general, dZ_fused, rtol=1e-12, atol=1e-12 * scale)
 
@@ -398,7 +464,7 @@ def test_network_views():
 
 def make_network(seed, n_hidden, hidden, output, dtype, m=6, n_in=3, weighted=False):
     """A small random network and batch. Returns a dict of everything the kernels need."""
-    out_activation, n_out, kind = OUTPUTS[output]
+    out_activation, n_out, kind, cost = OUTPUTS[output]
     widths = [4, 5, 3][:n_hidden]
     sizes = np.array([n_in, *widths, n_out], dtype=np.int64)
     names = [hidden] * n_hidden + [out_activation]
@@ -413,7 +479,11 @@ def make_network(seed, n_hidden, hidden, output, dtype, m=6, n_in=3, weighted=Fa
     return {
         "sizes": sizes,
         "names": names,
-        "codes": np.array([activations.ACTIVATION_CODES[n] for n in names], dtype=np.int64),
+        "codes": np.array(
+            [activations.ACTIVATION_CODES[n] for n in names] + [COST_CODES[cost]], dtype=np.int64
+        ),
+        "cost": cost,
+        "delta": dtype(naive.HUBER_DELTA if cost == "huber" else 0.0),
         "params": network.pack_parameters([W.T for W in Ws], bs, dtype),
         "X": X,
         "Y": Y,
@@ -427,19 +497,36 @@ def reference_parameters(net):
     return [c.T for c in coefs], list(intercepts)
 
 
-def kernel_loss_and_gradient(net, params, alpha):
-    """training.loss_and_gradient on the whole batch; returns (J, grads as a flat buffer)."""
+def loss_and_gradient_arguments(net, params, alpha, n_chunks=1):
+    """The arguments of training.batch_loss_and_gradient on the whole batch cut into
+    ``n_chunks``, with fresh NaN-filled workspaces; the last one receives the gradient."""
+    X, sizes = net["X"], net["sizes"]
+    work = network.workspace_size(sizes, -(-X.shape[0] // n_chunks))
+    activations_ws = np.full((n_chunks, work), np.nan, dtype=params.dtype)
+    deltas = np.full((n_chunks, work), np.nan, dtype=params.dtype)
+    chunk_grads = np.full((n_chunks, params.size), np.nan, dtype=params.dtype)
+    grads = np.full(params.size, np.nan, dtype=params.dtype)
+    return (X, net["Y"], net["s"], params, sizes, net["codes"], net["delta"], alpha,
+            activations_ws, deltas, chunk_grads, grads)  # fmt: skip
+
+
+def kernel_loss_and_gradient(net, params, alpha, n_chunks=1):
+    """training.batch_loss_and_gradient (L-BFGS's entry); returns (J as training reports
+    it, grads as a flat buffer)."""
+    arguments = loss_and_gradient_arguments(net, params, alpha, n_chunks)
+    J = training.batch_loss_and_gradient(*arguments)
+    return J, arguments[-1]
+
+
+def kernel_objective(net, params, alpha):
+    """training.objective: the cost whose gradient training follows (for squared error
+    n^[L] times the reported J)."""
     X, sizes = net["X"], net["sizes"]
     m = X.shape[0]
-    work = network.workspace_size(sizes, m)
-    activations_ws = np.full(work, np.nan, dtype=params.dtype)
-    deltas = np.full(work, np.nan, dtype=params.dtype)
-    grads = np.full(params.size, np.nan, dtype=params.dtype)
-    J = training.loss_and_gradient(
-        X.T, net["Y"].T, net["s"], params, sizes, net["codes"], alpha,
-        activations_ws, deltas, m, grads,
-    )  # fmt: skip
-    return J, grads
+    work = np.empty(network.workspace_size(sizes, m), dtype=params.dtype)
+    A_out = training.forward(X.T, params, sizes, net["codes"], work, m)
+    return training.objective(A_out, net["Y"].T, net["s"], params, sizes, net["codes"],
+                              net["delta"], alpha)  # fmt: skip
 
 
 def well_posed(net, margin=1e-3):
@@ -480,8 +567,8 @@ def test_gradient_finite_differences(output, hidden, n_hidden, penalty):
         plus, minus = params.copy(), params.copy()
         plus[k] += h
         minus[k] -= h
-        J_plus, _ = kernel_loss_and_gradient(net, plus, alpha)
-        J_minus, _ = kernel_loss_and_gradient(net, minus, alpha)
+        J_plus = kernel_objective(net, plus, alpha)
+        J_minus = kernel_objective(net, minus, alpha)
         numeric[k] = (J_plus - J_minus) / (2 * h)
     coefs, intercepts = network.parameter_views(grads, net["sizes"])
     coefs_fd, intercepts_fd = network.parameter_views(numeric, net["sizes"])
@@ -495,36 +582,35 @@ def test_gradient_finite_differences(output, hidden, n_hidden, penalty):
 @pytest.mark.parametrize("output", list(OUTPUTS))
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_loss_and_gradient_against_naive_backprop(dtype, output, hidden, n_hidden, penalty):
-    """J and every dW^[l], db^[l] against naive.backprop (general seeds, not C4)."""
+    """J and every dW^[l], db^[l] against naive.backprop (general seeds, not the fused ones),
+    on the whole batch and cut into 3 chunks."""
     alpha, weighted = PENALTIES[penalty]
     net = make_network(20, n_hidden, hidden, output, dtype, m=13, weighted=weighted)
     alpha = dtype(alpha)  # hyperparameters arrive in the parameters' dtype
     J, grads = kernel_loss_and_gradient(net, net["params"], alpha)
-    key = (net["X"].T, net["Y"].T, net["s"], net["params"], net["sizes"], net["codes"], alpha)
-    assert return_dtype(training.loss_and_gradient, *key, grads, grads, 13, grads) == dtype
+    arguments = loss_and_gradient_arguments(net, net["params"], alpha)
+    assert return_dtype(training.batch_loss_and_gradient, *arguments) == dtype
 
     Ws, bs = reference_parameters(net)
     J_ref, dWs, dbs = naive.backprop(
-        f64(net["X"]).T, f64(net["Y"]).T, Ws, bs, net["names"], float(alpha), f64(net["s"])
-    )
+        f64(net["X"]).T, f64(net["Y"]).T, Ws, bs, net["names"], float(alpha), f64(net["s"]),
+        cost_name=net["cost"],
+    )  # fmt: skip
+    assert_close(np.asarray(kernel_objective(net, net["params"], alpha), dtype=dtype), J_ref,
+                 dtype)  # fmt: skip
+    if net["cost"] == "squared_error":  # reported as scikit-learn's loss_: mean over outputs
+        J_ref = J_ref - naive.l2_penalty(Ws, float(alpha), f64(net["s"]).sum())
+        J_ref = J_ref / net["sizes"][-1] + naive.l2_penalty(Ws, float(alpha), f64(net["s"]).sum())
     assert_close(np.asarray(J, dtype=dtype), J_ref, dtype)
     coefs, intercepts = network.parameter_views(grads, net["sizes"])
     for l in range(len(Ws)):
         assert_close(coefs[l].T, dWs[l], dtype)
         assert_close(intercepts[l], dbs[l], dtype)
 
-    # L-BFGS's full-batch entry point is the same computation on X in place
-    sizes, m = net["sizes"], net["X"].shape[0]
-    work = np.empty(network.workspace_size(sizes, m), dtype=dtype)
-    grads_full = np.empty_like(grads)
-    J_full = training.full_batch_loss_and_gradient(
-        net["X"], net["Y"], net["s"], net["params"], sizes, net["codes"], alpha,
-        work, work.copy(), grads_full,
-    )  # fmt: skip
-    # J within tolerance only: the cost kernels' final sum is a parallel reduction whose
-    # bits vary from call to call with 2 threads (test_kernels_bitwise_independent_...)
-    assert_close(np.asarray(J_full, dtype=dtype), J, dtype)
-    np.testing.assert_array_equal(grads_full, grads)
+    # cut into 3 chunks (5, 5, 3 examples): the same within rounding
+    J_chunked, grads_chunked = kernel_loss_and_gradient(net, net["params"], alpha, n_chunks=3)
+    assert_close(np.asarray(J_chunked, dtype=dtype), J_ref, dtype)
+    assert_close(grads_chunked, f64(grads), dtype)
 
 
 # --------------------------------------------------------------------------------------
@@ -545,6 +631,10 @@ def test_activations_at_extremes(dtype, name):
     with warnings.catch_warnings(), np.errstate(all="raise"):
         warnings.simplefilter("error")
         KERNELS[name][0](Z, A)
+    if name == "exp":  # unbounded by definition: exactly inf above its range, 0 below
+        with np.errstate(over="ignore"):
+            np.testing.assert_array_equal(A, np.exp(Z_EXTREME.astype(dtype)))
+        return
     assert np.all(np.isfinite(A))
     if name == "logistic":
         expected = np.where(Z_EXTREME > 0, 1.0, np.where(Z_EXTREME < 0, 0.0, 0.5))
@@ -584,7 +674,9 @@ def test_costs_with_saturated_outputs(dtype, output):
     assert_close(dA, seed_ref(A_ref, Y, f64(s)), dtype)
 
 
-@pytest.mark.parametrize("output", list(OUTPUTS))
+# C6 is left out: its exp output overflows for pre-activations in the thousands, by
+# definition; the estimators stop at the last finite weights (test_reliability.py).
+@pytest.mark.parametrize("output", ["C1", "C2", "C3", "C5", "C7"])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_saturated_network_gives_finite_loss_and_gradient(dtype, output):
     """Weights x1000: pre-activations in the thousands, outputs exactly 0 / 1."""
@@ -795,7 +887,8 @@ def run_epochs(net, n_epochs, shuffle, solver, seed=0, nesterov=True):
             rng.shuffle(order)  # as solvers.EpochRunner does
         total, t = training.train_epoch(
             net["X"], net["Y"], net["s"], order, shuffle, net["batch_size"], params,
-            net["sizes"], net["codes"], net["alpha"], solver, HYPER, nesterov, t, grads, state,
+            net["sizes"], net["codes"], net["delta"], net["alpha"], solver, HYPER, nesterov, t,
+            grads, state,
             net["X_batch"], net["Y_batch"], net["s_batch"], net["activations"], net["deltas"],
             net["chunk_grads"],
         )  # fmt: skip
@@ -818,8 +911,9 @@ def naive_epochs(net, orders, solver, nesterov=True):
             coefs, intercepts = network.parameter_views(params, net["sizes"])
             Ws, bs = [c.T for c in coefs], list(intercepts)
             J, dWs, dbs = naive.backprop(
-                X[rows].T, Y[rows].T, Ws, bs, net["names"], float(net["alpha"]), s[rows]
-            )
+                X[rows].T, Y[rows].T, Ws, bs, net["names"], float(net["alpha"]), s[rows],
+                cost_name=net["cost"],
+            )  # fmt: skip
             total += J * rows.size
             grads = network.pack_parameters([dW.T for dW in dWs], dbs, np.float64)
             if solver == training.ADAM:
@@ -833,14 +927,15 @@ def naive_epochs(net, orders, solver, nesterov=True):
     return params, losses, t
 
 
+@pytest.mark.parametrize("output", ["C2", "C6", "C7"])
 @pytest.mark.parametrize("n_chunks", [1, 2, 3], ids=lambda c: f"{c}chunks")
 @pytest.mark.parametrize("solver", [training.ADAM, training.SGD], ids=["adam", "sgd"])
 @pytest.mark.parametrize("shuffle", [False, True], ids=["in_order", "shuffled"])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_train_epoch_against_naive(dtype, shuffle, solver, n_chunks):
+def test_train_epoch_against_naive(dtype, shuffle, solver, n_chunks, output):
     """Three epochs of 3 batches (8, 8, 7 examples) replayed with naive.py, each batch
     whole or cut into chunks (7 examples in 3 chunks: 3, 3, 1)."""
-    net = make_training(dtype, n_chunks=n_chunks)
+    net = make_training(dtype, output=output, n_chunks=n_chunks)
     params, losses, orders, t = run_epochs(net, 3, shuffle, solver)
     for order in orders:
         np.testing.assert_array_equal(np.sort(order), np.arange(23))

@@ -162,7 +162,7 @@ _FIT_CASES = [
         {},
         dict(early_stopping=True, validation_fraction=0.01),
         ValueError,
-        "test_size",
+        "validation set is too small",
         (FRESH, FIT, WARM),
     ),
     (

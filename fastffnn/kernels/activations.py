@@ -1,4 +1,5 @@
-"""Activations (A0-A4): forward F2 and backward B1, with a name -> code registry.
+"""Activations (A0-A4, and exp for the Poisson output of C6): forward F2 and
+backward B1, with a name -> code registry.
 
 Arrays are (units, examples) in Fortran order; loops run over examples
 (axis 1), then units, so every example's column is read with stride 1. The
@@ -15,7 +16,7 @@ import numpy as np
 
 from fastffnn._jit import serial
 
-IDENTITY, RELU, LOGISTIC, TANH, SOFTMAX = 0, 1, 2, 3, 4
+IDENTITY, RELU, LOGISTIC, TANH, SOFTMAX, EXP = 0, 1, 2, 3, 4, 5
 
 #: Activation names (scikit-learn's, plus "sigmoid" and "softmax") -> kernel codes.
 ACTIVATION_CODES = {
@@ -25,6 +26,7 @@ ACTIVATION_CODES = {
     "sigmoid": LOGISTIC,
     "tanh": TANH,
     "softmax": SOFTMAX,
+    "exp": EXP,
 }
 
 
@@ -122,6 +124,24 @@ def tanh_backward(A, dA, dZ):
 
 
 @serial
+def exp_forward(Z, A):
+    """The log link's inverse (C6's output): ``A = exp(Z)``. Z, A: (n, m); A may be Z."""
+    n, m = Z.shape
+    for i in range(m):
+        for j in range(n):
+            A[j, i] = np.exp(Z[j, i])
+
+
+@serial
+def exp_backward(A, dA, dZ):
+    """exp backward: ``dZ = dA * A``. A, dA, dZ: (n, m); dZ may be dA."""
+    n, m = A.shape
+    for i in range(m):
+        for j in range(n):
+            dZ[j, i] = dA[j, i] * A[j, i]
+
+
+@serial
 def softmax_forward(Z, A):
     """A4: ``a_ji = exp(z_ji - max_p z_pi) / sum_p exp(z_pi - max_p z_pi)``.
 
@@ -169,8 +189,12 @@ def activation_forward(code, Z, A):
         tanh_forward(Z, A)
     elif code == SOFTMAX:
         softmax_forward(Z, A)
-    else:
+    elif code == EXP:
+        exp_forward(Z, A)
+    elif code == IDENTITY:
         identity_forward(Z, A)
+    else:
+        raise ValueError("unknown activation code")
 
 
 @serial
@@ -184,5 +208,9 @@ def activation_backward(code, A, dA, dZ):
         tanh_backward(A, dA, dZ)
     elif code == SOFTMAX:
         softmax_backward(A, dA, dZ)
-    else:
+    elif code == EXP:
+        exp_backward(A, dA, dZ)
+    elif code == IDENTITY:
         identity_backward(A, dA, dZ)
+    else:
+        raise ValueError("unknown activation code")

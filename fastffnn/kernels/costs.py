@@ -1,5 +1,5 @@
-"""Costs (C1-C3), their backpropagation seeds, the fused seed (C4),
-the L2 penalty (R1) and sample weights (R2).
+"""Costs (C1-C3, C5-C7), their backpropagation seeds, the fused seeds (C4
+and its regression forms), the L2 penalty (R1) and sample weights (R2).
 
 A, Y: (n_L, m) in Fortran order; ``s``: (m,) sample weights. With R2 every
 ``1/m`` of MATH.md becomes ``1/sum(s)``; unit weights give back the plain
@@ -16,6 +16,15 @@ import numpy as np
 
 from fastffnn._jit import serial
 from fastffnn.kernels.reductions import ordered_sum
+
+#: Cost codes: the F3 a network is trained on, with the output activation it
+#: goes with. Logistic: C1 (one unit) or C3 (several), after sigmoid units;
+#: softmax: C2; squared error: C5, identity output; Poisson: C6, exp output;
+#: Huber: C7, identity output.
+LOGISTIC_LOSS, SOFTMAX_LOSS, SQUARED_ERROR, POISSON, HUBER = 0, 1, 2, 3, 4
+
+#: Loss names (the regressor's ``loss`` parameter) -> cost codes.
+REGRESSION_LOSSES = {"squared_error": SQUARED_ERROR, "poisson": POISSON, "huber": HUBER}
 
 
 @serial
@@ -58,6 +67,84 @@ def softmax_cross_entropy(A, Y, s):
                 total += Y[j, i] * np.log(a)
         cost += s[i] * total
     return -cost / ordered_sum(s)
+
+
+@serial
+def half_squared_error(A, Y, s):
+    """C5 as scikit-learn reports it:
+    ``(1/(2 sum s)) sum_i s_i sum_j (a_ji - y_ji)^2 / n_L``.
+
+    The mean over the n_L outputs, as scikit-learn's ``loss_``; training
+    follows the gradient of the sum over outputs (the fused seed), which is
+    this times n_L (the same for one output). A, Y: (n_L, m); s: (m,).
+    """
+    n, m = A.shape
+    cost = A.dtype.type(0)
+    for i in range(m):
+        total = A.dtype.type(0)
+        for j in range(n):
+            r = A[j, i] - Y[j, i]
+            total += r * r
+        cost += s[i] * total
+    return A.dtype.type(0.5) * cost / (ordered_sum(s) * A.dtype.type(n))
+
+
+@serial
+def poisson_deviance(A, Y, s):
+    """C6 with scikit-learn's constant (half the Poisson deviance):
+    ``(1/sum s) sum_i s_i sum_j (a - y + y log(y / a))``, ``y log(y / a) = 0``
+    for y = 0. A = exp(Z) > 0, Y >= 0: (n_L, m); s: (m,).
+    """
+    n, m = A.shape
+    zero = A.dtype.type(0)
+    cost = zero
+    for i in range(m):
+        total = zero
+        for j in range(n):
+            a, y = A[j, i], Y[j, i]
+            total += a - y
+            if y != zero:
+                total += y * (np.log(y) - np.log(a))
+        cost += s[i] * total
+    return cost / ordered_sum(s)
+
+
+@serial
+def huber_loss(A, Y, s, delta):
+    """C7: ``(1/sum s) sum_i s_i sum_j rho(a_ji - y_ji)`` with
+    ``rho(r) = r^2 / 2`` for ``|r| <= delta``, else ``delta (|r| - delta / 2)``.
+    A, Y: (n_L, m); s: (m,); ``delta`` > 0 of A's dtype.
+    """
+    n, m = A.shape
+    half = A.dtype.type(0.5)
+    cost = A.dtype.type(0)
+    for i in range(m):
+        total = A.dtype.type(0)
+        for j in range(n):
+            r = abs(A[j, i] - Y[j, i])
+            total += half * r * r if r <= delta else delta * (r - half * delta)
+        cost += s[i] * total
+    return cost / ordered_sum(s)
+
+
+@serial
+def data_cost(A, Y, s, cost, delta):
+    """F3: the data term of the cost with code ``cost`` (C1-C3, C5-C7).
+
+    A, Y: (n_L, m); s: (m,); ``delta`` is Huber's threshold (unused by the
+    others). Normalized by ``sum s`` of these examples.
+    """
+    if cost == LOGISTIC_LOSS:
+        return logistic_cross_entropy(A, Y, s)
+    if cost == SOFTMAX_LOSS:
+        return softmax_cross_entropy(A, Y, s)
+    if cost == SQUARED_ERROR:
+        return half_squared_error(A, Y, s)
+    if cost == POISSON:
+        return poisson_deviance(A, Y, s)
+    if cost == HUBER:
+        return huber_loss(A, Y, s, delta)
+    raise ValueError("unknown cost code")
 
 
 @serial
@@ -107,6 +194,62 @@ def fused_seed(A, Y, s, weight_total, dZ):
         weight = s[i] * scale
         for j in range(n):
             dZ[j, i] = weight * (A[j, i] - Y[j, i])
+
+
+@serial
+def huber_seed(A, Y, s, weight_total, delta, dZ):
+    """C7's seed with R2 (identity output): ``dz = s_i clip(a - y, -delta, delta) / sum s``.
+
+    A, Y, dZ: (n_L, m); s: (m,); ``weight_total`` as in ``fused_seed``.
+    """
+    n, m = A.shape
+    scale = A.dtype.type(1) / weight_total
+    for i in range(m):
+        weight = s[i] * scale
+        for j in range(n):
+            dZ[j, i] = weight * min(max(A[j, i] - Y[j, i], -delta), delta)
+
+
+@serial
+def output_seed(A, Y, s, weight_total, cost, delta, dZ):
+    """dZ^[L] for the cost with code ``cost``, in closed form (with R2).
+
+    ``fused_seed`` for C1-C3 (C4), for C5 (identity output) and for C6 (exp
+    output: d/dz of ``exp(z) - y z`` is ``a - y``); ``huber_seed`` for C7.
+    Arrays as in ``fused_seed``.
+    """
+    if cost == HUBER:
+        huber_seed(A, Y, s, weight_total, delta, dZ)
+    else:
+        fused_seed(A, Y, s, weight_total, dZ)
+
+
+@serial
+def general_seed(A, Y, s, cost, delta, dA):
+    """dA^[L] = dJ/dA^[L] for the cost with code ``cost`` (before the output
+    activation's backward); the gradient checker's forward mode contracts it.
+
+    C1-C3 as their seed kernels; C5 ``s_i (a - y) / sum s`` (the sum over
+    outputs that training follows); C6 ``s_i (1 - y / a) / sum s``; C7
+    ``s_i clip(a - y, -delta, delta) / sum s``. A, Y, dA: (n_L, m); s: (m,).
+    """
+    if cost == LOGISTIC_LOSS:
+        logistic_cross_entropy_seed(A, Y, s, dA)
+    elif cost == SOFTMAX_LOSS:
+        softmax_cross_entropy_seed(A, Y, s, dA)
+    elif cost == POISSON:
+        n, m = A.shape
+        one = A.dtype.type(1)
+        scale = one / ordered_sum(s)
+        for i in range(m):
+            for j in range(n):
+                dA[j, i] = s[i] * scale * (one - Y[j, i] / A[j, i])
+    elif cost == HUBER:
+        huber_seed(A, Y, s, ordered_sum(s), delta, dA)
+    elif cost == SQUARED_ERROR:
+        fused_seed(A, Y, s, ordered_sum(s), dA)
+    else:
+        raise ValueError("unknown cost code")
 
 
 @serial
