@@ -61,7 +61,9 @@ class FFNNClassifier(ClassifierMixin, BaseFFNN):
     tol : float, default=1e-4
         Tolerance of the stopping rule.
     verbose : bool or int, default=False
-        Print one line per epoch.
+        Print one line per epoch as scikit-learn does (any true value but 2);
+        2 shows a progress bar (tqdm's when installed) with the loss and the
+        validation score.
     warm_start : bool, default=False
         Start ``fit`` from the current weights.
     momentum : float, default=0.9
@@ -185,12 +187,15 @@ class FFNNClassifier(ClassifierMixin, BaseFFNN):
         return "logistic", LOGISTIC, LOGISTIC_LOSS
 
     def _validation_score(self, X_val, y_val, s_val):
-        return accuracy_score(y_val, self._predict_labels(X_val), sample_weight=s_val)
+        labels = self._label_binarizer.inverse_transform(self._forward(X_val, check_finite=False))
+        return accuracy_score(y_val, labels, sample_weight=s_val)
 
-    def _stratify(self, y):
-        # as scikit-learn: stratified for a single output (two classes) only, so
-        # the split, and the model, are MLPClassifier's for the same random_state
-        return y if self._label_binarizer.y_type_ == "binary" else None
+    def _stratify(self, Y, y):
+        # as scikit-learn: stratified for a single output (two classes) only, on
+        # the binarized targets as booleans, so the split, the model and the
+        # error for a class too small are MLPClassifier's
+        binary = Y.shape[1] == 1 and self._label_binarizer.y_type_ == "binary"
+        return Y.astype(bool) if binary else None
 
     def _target_weights(self, s, y, dtype):
         if self.class_weight is None:
@@ -222,9 +227,7 @@ class FFNNClassifier(ClassifierMixin, BaseFFNN):
                     raise ValueError(f"y contains labels {unseen} that are not "
                                      f"in classes={binarizer.classes_.tolist()}.")  # fmt: skip
             else:
-                binarizer.fit(y)
-            if len(binarizer.classes_) < 2:
-                raise ValueError("Classifier can't train when only one class is present.")
+                binarizer.fit(y)  # one class trains too, as MLPClassifier: predict gives it
             self._label_binarizer = binarizer
             self.classes_ = binarizer.classes_
         else:
@@ -234,10 +237,15 @@ class FFNNClassifier(ClassifierMixin, BaseFFNN):
             if target == "multilabel-indicator":
                 if y.ndim != 2 or y.shape[1] != len(self.classes_):
                     raise ValueError("y has a different number of labels than the fitted model.")
+            elif not incremental:  # scikit-learn's messages, word for word
+                labels = unique_labels(y)
+                if set(labels) != set(self.classes_):
+                    raise ValueError("warm_start can only be used where `y` has the same classes "
+                                     "as in the previous call to fit. Previously got "
+                                     f"{self.classes_}, `y` has {labels}")  # fmt: skip
             elif not set(unique_labels(y)) <= set(self.classes_.tolist()):
-                unseen = sorted(set(unique_labels(y)) - set(self.classes_.tolist()), key=str)
-                raise ValueError(f"y contains labels {unseen} not seen in the classes the "
-                                 f"model was fitted with, {self.classes_.tolist()}.")  # fmt: skip
+                raise ValueError("`y` has classes not in `self.classes_`. `self.classes_` has "
+                                 f"{self.classes_}. 'y' has {unique_labels(y)}.")  # fmt: skip
         if target != "multilabel-indicator":
             # Class labels: one-hot straight into ``dtype`` (LabelBinarizer.transform
             # re-validates y, 0.5 ms of a 25 ms fit on digits). y is within classes_.
@@ -271,8 +279,11 @@ class FFNNClassifier(ClassifierMixin, BaseFFNN):
         """Class probabilities, shape (n_samples, n_classes).
 
         For multi-label targets: each label's probability, (n_samples, n_labels).
+        A model fitted on a single class gives it probability 1 (one column).
         """
         probabilities = self._forward(self._validated(X))
+        if len(self.classes_) == 1:
+            return np.ones_like(probabilities)
         if probabilities.shape[1] == 1 and self._label_binarizer.y_type_ == "binary":
             return np.hstack([1 - probabilities, probabilities])
         return probabilities
@@ -319,6 +330,8 @@ class FFNNClassifier(ClassifierMixin, BaseFFNN):
         True
         """
         jacobian = self._output_jacobian(self._validated(X), mode)
+        if len(self.classes_) == 1:
+            return np.zeros_like(jacobian)  # the probability of the one class is 1
         if self._sizes[-1] == 1 and self._label_binarizer.y_type_ == "binary":
             return np.concatenate([-jacobian, jacobian], axis=1)  # [1 - p, p]
         return jacobian

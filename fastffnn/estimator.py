@@ -12,7 +12,7 @@ hooks, as scikit-learn's BaseMultilayerPerceptron does:
 - ``_output_layer()``: the output activation's name and code and the cost code
   (``fastffnn.kernels.costs``);
 - ``_validation_score(X_val, y_val, s_val)``: early stopping's score;
-- ``_stratify(y)``: the early-stopping split's strata, or None;
+- ``_stratify(Y, y)``: the early-stopping split's strata, or None;
 - ``_target_weights(s, y, dtype)``: per-example weights from the targets
   (class weights), multiplied into ``sample_weight``;
 - ``_huber_delta()``: Huber's threshold (C7), 0 for the other costs.
@@ -24,6 +24,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -37,6 +38,7 @@ from sklearn.utils.validation import (
 )
 
 from fastffnn.kernels.activations import ACTIVATION_CODES
+from fastffnn.kernels.inputs import compiled_input
 from fastffnn.network import glorot_parameters, pack_parameters, parameter_views
 from fastffnn.solvers import EpochRunner, OptimizerState, minimize_lbfgs
 from fastffnn.threads import within_share
@@ -45,6 +47,8 @@ from fastffnn.training import PREDICT_BLOCK, predict_rows
 #: Hidden activations (scikit-learn's four and "sigmoid" for "logistic").
 HIDDEN_ACTIVATIONS = ("identity", "logistic", "sigmoid", "tanh", "relu")
 _FAST_PATH_MAX_ELEMENTS = 4096  # predict inputs this small skip the full validation
+#: Sparse X accepted (as scikit-learn's MLP estimators); CSC is converted to CSR.
+SPARSE_FORMATS = ["csr", "csc"]
 
 
 class FastffnnVersionWarning(UserWarning):
@@ -56,13 +60,17 @@ def _check_magnitude(X, dtype):
     weights by about |X| and the next forward pass multiplies them by X again,
     so training would overflow to inf/NaN. Two passes over X, no copy."""
     limit = float(np.sqrt(np.finfo(dtype).max))  # 1.8e19 in float32, 1.3e154 in float64
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        return
     largest = max(float(X.max()), -float(X.min()))
     if largest > limit:
         hint = " or train in float64 (dtype='float64')" if np.dtype(dtype) == np.float32 else ""
         raise ValueError(
             f"X has values up to {largest:.3g} in magnitude; training in {np.dtype(dtype).name} "
             f"needs |X| <= {limit:.3g} (the square root of the largest {np.dtype(dtype).name}), "
-            f"or the weights overflow to inf. Scale the features (e.g. StandardScaler){hint}."
+            "else: Solver produced non-finite parameter weights. The input data may contain "
+            f"large values and need to be preprocessed. Scale the features (e.g. "
+            f"StandardScaler){hint}."
         )
 
 
@@ -263,7 +271,7 @@ class BaseFFNN(BaseEstimator):
         dtype = self._training_dtype(X) if not keep_weights else self._dtype
         X, y = validate_data(
             self, X, y, reset=not keep_weights, dtype=dtype, order="C",
-            multi_output=True, y_numeric=self._numeric_targets,
+            multi_output=True, y_numeric=self._numeric_targets, accept_sparse=SPARSE_FORMATS,
         )  # fmt: skip
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -340,7 +348,8 @@ class BaseFFNN(BaseEstimator):
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. "
                               "It is going to be clipped", stacklevel=3)  # fmt: skip
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
-        runner = EpochRunner(X, Y, s, params, self._sizes, self._codes, self._huber_delta(),
+        runner = EpochRunner(compiled_input(X, self._dtype), Y, s, params, self._sizes,
+                             self._codes, self._huber_delta(),
                              self.alpha, batch_size, self.shuffle, self._random_state)  # fmt: skip
         best_params = params.copy() if self.early_stopping else None
         last_good = params.copy()
@@ -366,7 +375,7 @@ class BaseFFNN(BaseEstimator):
                 self.loss_ = loss
                 self.t_ += n_samples
                 self.loss_curve_.append(loss)
-                reporter.epoch(self.n_iter_, loss)
+                reporter.epoch(self.n_iter_, loss, len(self.loss_curve_))
                 if self._update_no_improvement(X_val, y_val, s_val):
                     best_params = params.copy()
                 reporter.end_epoch()
@@ -410,7 +419,8 @@ class BaseFFNN(BaseEstimator):
 
         try:
             result = minimize_lbfgs(
-                X, Y, s, params, self._sizes, self._codes, self._huber_delta(), self.alpha,
+                compiled_input(X, self._dtype), Y, s, params, self._sizes, self._codes,
+                self._huber_delta(), self.alpha,
                 max_iter=self.max_iter, max_fun=self.max_fun, tol=self.tol, callback=report,
             )  # fmt: skip
         except KeyboardInterrupt:
@@ -444,7 +454,7 @@ class BaseFFNN(BaseEstimator):
         if self.early_stopping:
             score = self._validation_score(X_val, y_val, s_val)
             self.validation_scores_.append(score)
-            if self.verbose and self.verbose < 2:  # verbose >= 2: the progress bar shows it
+            if self.verbose and self.verbose != 2:  # verbose=2: the progress bar shows it
                 print(f"Validation score: {score:f}")
             if score < self.best_validation_score_ + self.tol:
                 self._no_improvement_count += 1
@@ -463,7 +473,7 @@ class BaseFFNN(BaseEstimator):
         return False
 
     def _validation_split(self, X, Y, y, s):
-        stratify = self._stratify(y)
+        stratify = self._stratify(Y, y)
         X_train, X_val, Y_train, _, s_train, s_val, _, y_val = train_test_split(
             X, Y, s, y, random_state=self._random_state,
             test_size=self.validation_fraction, stratify=stratify,
@@ -471,7 +481,9 @@ class BaseFFNN(BaseEstimator):
         if X_val.shape[0] < 2:
             raise ValueError("The validation set is too small. Increase 'validation_fraction' "
                              "or the size of your dataset.")  # fmt: skip
-        return (np.ascontiguousarray(X_train), X_val, np.ascontiguousarray(Y_train), y_val,
+        if not scipy.sparse.issparse(X_train):
+            X_train = np.ascontiguousarray(X_train)
+        return (X_train, X_val, np.ascontiguousarray(Y_train), y_val,
                 np.ascontiguousarray(s_train), s_val)  # fmt: skip
 
     def _new_optimizer(self, n_params, dtype):
@@ -590,12 +602,17 @@ class BaseFFNN(BaseEstimator):
     # --------------------------------------------------------------- predict
 
     @within_share
-    def _forward(self, X):
-        """Output activations A^[L] for validated X, shape (n_samples, n_outputs)."""
+    def _forward(self, X, check_finite=True):
+        """Output activations A^[L] for validated X, shape (n_samples, n_outputs).
+
+        Outputs that overflowed raise ValueError, unless ``check_finite`` is
+        False (early stopping's validation score, which then counts as NaN).
+        """
         params = self._live_parameters()
         out = np.empty((X.shape[0], self._sizes[-1]), dtype=self._dtype)
-        predict_rows(X, params, self._sizes, self._codes, PREDICT_BLOCK, out)
-        if not np.isfinite(out).all():
+        predict_rows(compiled_input(X, self._dtype), params, self._sizes, self._codes,
+                     PREDICT_BLOCK, out)  # fmt: skip
+        if check_finite and not np.isfinite(out).all():
             raise ValueError("The network's outputs overflowed to NaN or inf on this X: its values "
                              "are finite but too large in magnitude. Scale X as the training "
                              "data was scaled.")  # fmt: skip
@@ -621,7 +638,13 @@ class BaseFFNN(BaseEstimator):
         ):
             return X
         check_is_fitted(self)
-        return validate_data(self, X, reset=False, dtype=self._dtype, order="C")
+        return validate_data(self, X, reset=False, dtype=self._dtype, order="C",
+                             accept_sparse=SPARSE_FORMATS)  # fmt: skip
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
     def _output_jacobian(self, X, mode):
         """Jacobian of the network's outputs A^[L] with respect to validated X,

@@ -25,6 +25,7 @@ the BLAS threads.
 """
 
 import numpy as np
+import scipy.sparse
 
 from fastffnn._jit import serial
 from fastffnn.kernels.activations import activation_backward
@@ -129,9 +130,9 @@ def input_jacobian(params, sizes, codes, X, mode="auto"):
         Layer sizes ``(n^[0], ..., n^[L])``.
     codes : ndarray of int64, shape (L,) or (L + 1,)
         Activation codes of layers 1..L (a trailing cost code is ignored).
-    X : ndarray of shape (n_samples, n^[0])
+    X : ndarray or scipy sparse matrix of shape (n_samples, n^[0])
         Inputs, already validated; converted to C order and ``params``' dtype
-        when they are not.
+        when they are not (a sparse X chunk by chunk).
     mode : {"auto", "forward", "reverse"}, default="auto"
         Accumulation mode; "auto" is :func:`choose_mode`.
 
@@ -143,7 +144,9 @@ def input_jacobian(params, sizes, codes, X, mode="auto"):
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(map(repr, MODES))}; got {mode!r}.")
     dtype = params.dtype
-    X = np.ascontiguousarray(X, dtype=dtype)
+    sparse = scipy.sparse.issparse(X)
+    if not sparse:
+        X = np.ascontiguousarray(X, dtype=dtype)
     n_samples, n_in = X.shape
     if n_in != sizes[0]:
         raise ValueError(f"X has {n_in} features, but the network expects {int(sizes[0])}.")
@@ -158,5 +161,12 @@ def input_jacobian(params, sizes, codes, X, mode="auto"):
     if n_samples:
         driver = forward_jacobian if mode == "forward" else reverse_jacobian
         with thread_limits():
-            driver(X, params, sizes, codes, activations, work, inputs, capacity, out)
+            if not sparse:
+                driver(X, params, sizes, codes, activations, work, inputs, capacity, out)
+            # a sparse X, one chunk densified at a time: the result is denser than X anyway
+            for start in range(0, n_samples if sparse else 0, capacity):
+                stop = min(start + capacity, n_samples)
+                rows = np.ascontiguousarray(X[start:stop].toarray(), dtype=dtype)
+                driver(rows, params, sizes, codes, activations, work, inputs, capacity,
+                       out[start:stop])  # fmt: skip
     return out

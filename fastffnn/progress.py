@@ -1,12 +1,13 @@
-"""Per-epoch progress output of FFNNClassifier's stochastic solvers (adam, sgd).
+"""Per-epoch progress output of the estimators' stochastic solvers (adam, sgd).
 
-``verbose=0`` prints nothing. ``verbose=1`` prints MLPClassifier's line per
-epoch, ``Iteration N, loss = L``, and the stopping message. ``verbose>=2``
-shows a progress bar over the epochs with the current loss and, with early
-stopping, the latest validation score: tqdm's bar when tqdm is installed,
-otherwise a plain line at most every ``interval`` seconds (and one for the last
-epoch). A ``partial_fit`` call runs one epoch, so it gets a plain line instead
-of a bar.
+``verbose=0`` prints nothing. ``verbose=2`` shows a progress bar (below).
+Every other true ``verbose`` (1, True, 3, 10, ...) prints MLPClassifier's line
+per epoch, ``Iteration N, loss = L``, and the stopping message, as
+scikit-learn does for any true ``verbose``. The bar shows the epochs with the
+current loss and, with early stopping, the latest validation score: tqdm's bar
+when tqdm is installed, otherwise a plain line at most every ``interval``
+seconds (and one for the last epoch). A ``partial_fit`` call runs one epoch,
+so it gets a plain line instead of a bar.
 
 The estimator creates one :class:`EpochReporter` per ``fit`` and calls it once
 or twice per epoch; at ``verbose=0`` each call returns at once. The cost of
@@ -23,15 +24,15 @@ class EpochReporter:
     Parameters
     ----------
     verbose : bool or int
-        The estimator's ``verbose``: 0 silent, 1 one line per epoch, 2 or more
-        a progress bar.
+        The estimator's ``verbose``: 0 silent, 2 a progress bar, any other
+        true value one line per epoch as scikit-learn prints it.
     total : int or None
         The epoch budget (``max_iter``) for the bar; None for ``partial_fit``.
     validation_scores : list or None
         The estimator's ``validation_scores_`` list (appended to by the
         estimator each epoch with early stopping), or None.
     interval : float, default=0.5
-        Minimum seconds between two plain progress lines (``verbose>=2``
+        Minimum seconds between two plain progress lines (``verbose=2``
         without tqdm).
     use_tqdm : bool, default=True
         Draw tqdm's bar when tqdm can be imported.
@@ -47,7 +48,8 @@ class EpochReporter:
 
     def __init__(self, verbose, total=None, validation_scores=None, *, interval=0.5,
                  use_tqdm=True):  # fmt: skip
-        self.level = int(verbose)
+        # 1: scikit-learn's lines, 2: the bar (internal levels, see the module)
+        self.level = 0 if not verbose else 2 if int(verbose) == 2 else 1
         self.total = total
         self._scores = validation_scores
         self._interval = interval
@@ -65,12 +67,17 @@ class EpochReporter:
                 self._bar = tqdm(total=total, desc="training", unit="epoch", leave=True,
                                  dynamic_ncols=True)  # fmt: skip
 
-    def epoch(self, n_iter, loss):
-        """An epoch finished with training ``loss`` (before its validation score)."""
+    def epoch(self, n_iter, loss, epochs_seen=None):
+        """An epoch finished with training ``loss`` (before its validation score).
+
+        ``n_iter`` is scikit-learn's ``n_iter_`` (1 in every ``partial_fit``
+        call), which its lines print; the bar counts ``epochs_seen`` (all
+        epochs of the model, ``partial_fit`` calls included; default n_iter).
+        """
         if self.level == 1:
             print(f"Iteration {n_iter}, loss = {loss:.8f}")
         elif self.level >= 2:
-            self._n_iter = n_iter
+            self._n_iter = n_iter if epochs_seen is None else epochs_seen
             self._loss = loss
 
     def end_epoch(self):

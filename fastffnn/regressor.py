@@ -59,7 +59,9 @@ class FFNNRegressor(RegressorMixin, BaseFFNN):
     tol : float, default=1e-4
         Tolerance of the stopping rule.
     verbose : bool or int, default=False
-        Print one line per epoch.
+        Print one line per epoch as scikit-learn does (any true value but 2);
+        2 shows a progress bar (tqdm's when installed) with the loss and the
+        validation score.
     warm_start : bool, default=False
         Start ``fit`` from the current weights.
     momentum : float, default=0.9
@@ -189,12 +191,12 @@ class FFNNRegressor(RegressorMixin, BaseFFNN):
         return float(self.huber_delta) if REGRESSION_LOSSES[self.loss] == HUBER else 0.0
 
     def _validation_score(self, X_val, y_val, s_val):
-        predictions = self._predictions(X_val)
+        predictions = self._predictions(X_val, check_finite=False)
         if not np.isfinite(predictions).all():
             return np.nan  # as scikit-learn: never the best score
         return r2_score(y_val, predictions, sample_weight=s_val)
 
-    def _stratify(self, y):
+    def _stratify(self, Y, y):
         return None
 
     def _encode_targets(self, y, classes, incremental, keep_weights, dtype):
@@ -213,8 +215,8 @@ class FFNNRegressor(RegressorMixin, BaseFFNN):
 
     # ------------------------------------------------------------- predict
 
-    def _predictions(self, X):
-        out = self._forward(X)
+    def _predictions(self, X, check_finite=True):
+        out = self._forward(X, check_finite)
         return out.ravel() if out.shape[1] == 1 else out
 
     def predict(self, X):

@@ -8,6 +8,7 @@ computed by ``fastffnn.training``.
 import numpy as np
 import scipy.optimize
 
+from fastffnn.kernels.inputs import count_rows, row_buffer
 from fastffnn.network import workspace_size
 from fastffnn.threads import thread_limits
 from fastffnn.training import ADAM, SGD, batch_loss_and_gradient, train_epoch
@@ -120,8 +121,9 @@ def chunk_workspaces(sizes, batch_size, n_params, dtype):
 class EpochRunner:
     """Preallocated workspaces for training on one (X, Y, s); one call per epoch.
 
-    X: (n_samples, n_features) C-ordered, Y: (n_samples, n_outputs), s:
-    (n_samples,), all of the parameters' dtype. Nothing of the size of X is
+    X: (n_samples, n_features) C-ordered or a sparse X's tuple
+    (``fastffnn.kernels.inputs.compiled_input``), Y: (n_samples, n_outputs),
+    s: (n_samples,), all of the parameters' dtype. Nothing of the size of X is
     allocated here: batches are gathered into ``batch_size``-row buffers.
     BLAS runs on one thread during each epoch (``fastffnn.threads``).
     """
@@ -135,9 +137,10 @@ class EpochRunner:
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.rng = rng
-        self.order = np.arange(X.shape[0], dtype=np.int64)
+        self.n_samples = count_rows(X)
+        self.order = np.arange(self.n_samples, dtype=np.int64)
         self.grads = np.zeros_like(params)
-        self.X_batch = np.empty((self.batch_size, X.shape[1]), dtype=dtype)
+        self.X_batch = row_buffer(X, self.batch_size)
         self.Y_batch = np.empty((self.batch_size, Y.shape[1]), dtype=dtype)
         self.s_batch = np.empty(self.batch_size, dtype=dtype)
         self.activations, self.deltas, self.chunk_grads = chunk_workspaces(
@@ -159,7 +162,7 @@ class EpochRunner:
             optimizer.moments, self.X_batch, self.Y_batch, self.s_batch, self.activations,
             self.deltas, self.chunk_grads,
         )  # fmt: skip
-        return total / self.X.shape[0]
+        return total / self.n_samples
 
 
 def minimize_lbfgs(X, Y, s, params, sizes, codes, delta, alpha, *, max_iter, max_fun, tol,
@@ -176,7 +179,7 @@ def minimize_lbfgs(X, Y, s, params, sizes, codes, delta, alpha, *, max_iter, max
     dtype = params.dtype
     delta, alpha = dtype.type(delta), dtype.type(alpha)
     grads = np.zeros_like(params)
-    activations, deltas, chunk_grads = chunk_workspaces(sizes, X.shape[0], params.size, dtype)
+    activations, deltas, chunk_grads = chunk_workspaces(sizes, count_rows(X), params.size, dtype)
 
     def loss_and_gradient(flat):
         params[:] = flat

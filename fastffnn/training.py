@@ -13,7 +13,9 @@ parallel. Two parallel regions per mini-batch, whatever the depth.
 
 Data arrive in the user's layout: ``X`` (n_samples, n^[0]) and ``Y``
 (n_samples, n^[L]) C-ordered, which are A^[0] and the targets of MATH.md in
-Fortran order; ``s`` (n_samples,) holds the sample weights.
+Fortran order; ``s`` (n_samples,) holds the sample weights. X may instead be
+a sparse matrix's rows (``fastffnn.kernels.inputs``): every function taking X
+is then compiled a second time, for that kind of input.
 
 ``codes`` (L + 1,) holds the activation codes of layers 1..L, then the cost
 code (``fastffnn.kernels.costs``); ``delta`` is Huber's threshold (C7), of
@@ -34,6 +36,16 @@ from fastffnn.kernels.costs import (
     squared_norm,
     sum_block_gradients,
 )
+from fastffnn.kernels.inputs import (
+    empty_row_buffer,
+    gathered_rows,
+    input_columns,
+    input_layer_forward,
+    input_layer_gradient,
+    n_examples,
+    n_rows,
+    row_block,
+)
 from fastffnn.kernels.linear import linear_backward_input, linear_backward_params, linear_forward
 from fastffnn.kernels.optimizers import adam_step, sgd_step
 from fastffnn.kernels.reductions import ordered_sum
@@ -50,13 +62,14 @@ PREDICT_BLOCK = 256
 def forward(A0, params, sizes, codes, activations, capacity):
     """F1-F2 through every layer; returns A^[L], a view of ``activations``.
 
-    A0: (n^[0], m), m <= capacity; ``activations`` is a workspace buffer
-    (``fastffnn.network.layer_workspace``) that receives every A^[l].
+    A0: (n^[0], m), m <= capacity, dense or sparse (``fastffnn.kernels.inputs``);
+    ``activations`` is a workspace buffer (``fastffnn.network.layer_workspace``)
+    that receives every A^[l].
     """
-    m = A0.shape[1]
+    m = n_examples(A0)
     W, b = layer_parameters(params, sizes, 1)
     A = layer_workspace(activations, sizes, 1, m, capacity)
-    linear_forward(W, b, A0, A)
+    input_layer_forward(W, b, A0, A)
     activation_forward(codes[0], A, A)
     for l in range(2, sizes.size):
         W, b = layer_parameters(params, sizes, l)
@@ -160,7 +173,7 @@ def backward(A0, Y, s, weight_total, params, sizes, codes, delta, activations, d
     buffer laid out like ``params``.
     """
     L = sizes.size - 1
-    m = A0.shape[1]
+    m = n_examples(A0)
     A_out = layer_workspace(activations, sizes, L, m, capacity)
     dZ = layer_workspace(deltas, sizes, L, m, capacity)
     output_seed(A_out, Y, s, weight_total, codes[L], delta, dZ)
@@ -175,7 +188,7 @@ def backward(A0, Y, s, weight_total, params, sizes, codes, delta, activations, d
             linear_backward_input(dZ, W, dA_prev)
             activation_backward(codes[l - 2], A_prev, dA_prev, dA_prev)
         else:
-            linear_backward_params(dZ, A0, dW, db)
+            input_layer_gradient(dZ, A0, dW, db)
 
 
 @inlined
@@ -203,20 +216,19 @@ def batch_rows(X, Y, s, rows, X_batch, Y_batch, s_batch, start, stop):
     ``rows`` is empty, or the examples ``rows`` (m,) of them: those are
     copied into rows ``start:stop`` of the buffers X_batch (m_max, n^[0]),
     Y_batch, s_batch first, by the thread that trains them (a batch gathered
-    on one core and read on another cost ~50 us per batch here).
+    on one core and read on another cost ~50 us per batch here). A sparse X's
+    rows are taken by id instead (``kernels.inputs.gathered_rows``).
     """
     if rows.size == 0:
-        return X[start:stop], Y[start:stop], s[start:stop]
+        return row_block(X, start, stop), Y[start:stop], s[start:stop]
     # element loops, not slice assignments: those compile numba's shape-error
     # formatting, seconds of the first fit
     for k in range(start, stop):
         row = rows[k]
-        for j in range(X.shape[1]):
-            X_batch[k, j] = X[row, j]
         for j in range(Y.shape[1]):
             Y_batch[k, j] = Y[row, j]
         s_batch[k] = s[row]
-    return X_batch[start:stop], Y_batch[start:stop], s_batch[start:stop]
+    return gathered_rows(X, rows, X_batch, start, stop), Y_batch[start:stop], s_batch[start:stop]
 
 
 @serial
@@ -242,7 +254,7 @@ def chunked_gradients(X, Y, s, rows, X_batch, Y_batch, s_batch, weight_total, pa
     examples) and writes its gradient to ``chunk_grads[c]``. The cut depends
     only on m and C, never on the number of threads, so results do not either.
     """
-    m = rows.size if rows.size > 0 else X.shape[0]
+    m = rows.size if rows.size > 0 else n_rows(X)
     n_chunks = chunk_grads.shape[0]
     capacity = activations.shape[1] // workspace_rows(sizes)
     size = (m + n_chunks - 1) // n_chunks
@@ -265,8 +277,8 @@ def train_chunk(X, Y, s, rows, X_batch, Y_batch, s_batch, start, stop, weight_to
             grads[p] = 0
         return params.dtype.type(0)
     X_c, Y_c, s_c = batch_rows(X, Y, s, rows, X_batch, Y_batch, s_batch, start, stop)
-    return chunk_gradient(X_c.T, Y_c.T, s_c, weight_total, params, sizes, codes, delta,
-                          activations, deltas, capacity, grads)  # fmt: skip
+    return chunk_gradient(input_columns(X_c), Y_c.T, s_c, weight_total, params, sizes, codes,
+                          delta, activations, deltas, capacity, grads)  # fmt: skip
 
 
 @inlined
@@ -288,7 +300,7 @@ def batch_step(X, Y, s, rows, X_batch, Y_batch, s_batch, params, sizes, codes, d
                                  params, sizes, codes, delta, activations, deltas,
                                  chunk_grads)  # fmt: skip
     else:
-        m = rows.size if rows.size > 0 else X.shape[0]
+        m = rows.size if rows.size > 0 else n_rows(X)
         capacity = activations.shape[1] // workspace_rows(sizes)
         # np.int64(0), not 0: a literal argument compiles another train_chunk
         loss = train_chunk(X, Y, s, rows, X_batch, Y_batch, s_batch, np.int64(0), m,
@@ -305,8 +317,9 @@ def batch_loss_and_gradient(X, Y, s, params, sizes, codes, delta, alpha, activat
     into ``grads``; returns J. Workspaces as ``batch_step``; L-BFGS's entry."""
     no_rows = np.empty(0, dtype=np.int64)
     solver, hyper, nesterov, t, state = no_step(params)
-    return batch_step(X, Y, s, no_rows, X, Y, s, params, sizes, codes, delta, alpha, activations,
-                      deltas, chunk_grads, grads, solver, hyper, nesterov, t, state)  # fmt: skip
+    return batch_step(X, Y, s, no_rows, empty_row_buffer(X), Y, s, params, sizes, codes, delta,
+                      alpha, activations, deltas, chunk_grads, grads, solver, hyper, nesterov, t,
+                      state)  # fmt: skip
 
 
 @serial
@@ -355,7 +368,7 @@ def train_epoch(
     ``grads`` and ``state`` are preallocated too, so an epoch allocates nothing
     of the size of X.
     """
-    n_samples = X.shape[0]
+    n_samples = n_rows(X)
     total = 0.0
     for start in range(0, n_samples, batch_size):
         stop = min(start + batch_size, n_samples)
@@ -370,9 +383,9 @@ def train_epoch(
             )  # fmt: skip
         else:
             loss = batch_step(
-                X[start:stop], Y[start:stop], s[start:stop], order[:0], X_batch, Y_batch,
-                s_batch, params, sizes, codes, delta, alpha, activations, deltas, chunk_grads,
-                grads, solver, hyper, nesterov, t, state,
+                row_block(X, start, stop), Y[start:stop], s[start:stop], order[:0], X_batch,
+                Y_batch, s_batch, params, sizes, codes, delta, alpha, activations, deltas,
+                chunk_grads, grads, solver, hyper, nesterov, t, state,
             )  # fmt: skip
         total += float(loss) * m
     return total, t
@@ -389,7 +402,7 @@ def predict_rows(X, params, sizes, codes, block, out):
     threads, not with n_samples. A single block runs without a parallel region
     (2-4 us: most of a one-row prediction).
     """
-    n_samples = X.shape[0]
+    n_samples = n_rows(X)
     n_blocks = (n_samples + block - 1) // block
     if n_blocks == 1:
         predict_block(X, params, sizes, codes, np.int64(0), n_samples, out)
@@ -404,7 +417,7 @@ def predict_block(X, params, sizes, codes, start, stop, out):
     """A^[L] of rows ``start:stop`` of X into the same rows of ``out``."""
     m = stop - start
     activations = np.empty(m * workspace_rows(sizes), dtype=params.dtype)
-    A_out = forward(X[start:stop].T, params, sizes, codes, activations, m)
+    A_out = forward(input_columns(row_block(X, start, stop)), params, sizes, codes, activations, m)
     # element loops, not a slice assignment (see batch_rows)
     for i in range(m):
         for j in range(A_out.shape[0]):

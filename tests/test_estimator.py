@@ -278,7 +278,7 @@ def test_partial_fit_needs_classes_then_learns_incrementally():
         model.partial_fit(X, y)
     assert model.score(X, y) > first
     assert model.t_ == 500 + 20 * len(X)
-    with pytest.raises(ValueError, match="not seen"):
+    with pytest.raises(ValueError, match="not in `self.classes_`"):
         model.partial_fit(X[:10], np.full(10, 11))
     assert not hasattr(FFNNClassifier(solver="lbfgs"), "partial_fit")
 
@@ -347,12 +347,22 @@ def test_invalid_parameters_are_named(bad, message):
         FFNNClassifier(**bad).fit(X, y)
 
 
+def test_a_single_class_trains_and_predicts_it_as_mlp_classifier():
+    X, y = _digits()
+    one = np.full(len(X), 7)
+    ours = FFNNClassifier((5,), max_iter=3, random_state=0).fit(X, one)
+    reference = MLPClassifier((5,), max_iter=3, random_state=0).fit(X, one)
+    np.testing.assert_array_equal(ours.classes_, [7])
+    np.testing.assert_array_equal(ours.predict(X[:4]), [7, 7, 7, 7])
+    np.testing.assert_array_equal(ours.predict_proba(X[:4]), np.ones((4, 1)))
+    # MLPClassifier predicts the class too (its predict_proba has a spurious second column)
+    np.testing.assert_array_equal(reference.predict(X[:4]), [7, 7, 7, 7])
+
+
 def test_clear_errors_on_bad_input():
     X, y = _digits()
     with pytest.raises(NotFittedError):
         FFNNClassifier().predict(X)
-    with pytest.raises(ValueError, match="only one class"):
-        FFNNClassifier().fit(X, np.zeros(len(X)))
     with pytest.raises(ValueError, match="NaN"):
         FFNNClassifier().fit(np.where(X == 0, np.nan, X), y)
     with pytest.raises(ValueError, match="(?i)negative"):
