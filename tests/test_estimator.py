@@ -169,6 +169,38 @@ def test_training_trajectory_matches_mlpclassifier(solver, kind):
     np.testing.assert_allclose(model.loss_curve_, reference.loss_curve_, rtol=1e-12)
 
 
+@pytest.mark.parametrize(
+    "settings",
+    [dict(), dict(early_stopping=True), dict(solver="sgd"), dict(batch_size=64),
+     dict(early_stopping=True, solver="sgd", learning_rate="adaptive")],
+    ids=["defaults", "early stopping", "sgd", "batch 64", "sgd adaptive early stopping"],
+)  # fmt: skip
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "multilabel"])
+def test_default_settings_train_mlpclassifiers_model(kind, settings):
+    """Shuffled epochs and the early-stopping split drawn from the estimator's
+    RandomState in scikit-learn's order: swapping the class name keeps the model."""
+    X, y = _targets(kind)
+    settings = dict(hidden_layer_sizes=(30,), max_iter=15, random_state=0, **settings)
+    reference = MLPClassifier(**settings).fit(X, y)
+    model = FFNNClassifier(**settings).fit(X, y)
+    assert model.n_iter_ == reference.n_iter_
+    assert _max_difference(model.coefs_, reference.coefs_) < 1e-12
+    assert _max_difference(model.intercepts_, reference.intercepts_) < 1e-12
+    np.testing.assert_allclose(model.loss_curve_, reference.loss_curve_, rtol=1e-12)
+    if settings.get("early_stopping"):
+        np.testing.assert_array_equal(model.validation_scores_, reference.validation_scores_)
+
+
+def test_partial_fit_trains_mlpclassifiers_model():
+    X, y = _digits()
+    reference, model = MLPClassifier((30,), random_state=0), FFNNClassifier((30,), random_state=0)
+    for _ in range(4):
+        reference.partial_fit(X, y, classes=np.arange(10))
+        model.partial_fit(X, y, classes=np.arange(10))
+    assert _max_difference(model.coefs_, reference.coefs_) < 1e-12
+    assert (model.n_iter_, model.t_) == (reference.n_iter_, reference.t_)
+
+
 def test_lbfgs_matches_mlpclassifier():
     X, y = _digits()
     reference = MLPClassifier((30,), solver="lbfgs", random_state=0, max_iter=20).fit(X, y)
