@@ -33,12 +33,14 @@ class Config:
     dtype: str
     epochs: int
     digits: bool = False
+    nonzeros_per_row: int = 0  # > 0: sparse (CSR) X, a bag of words
 
 
 CONFIGS = (
     Config("S", 20_000, 50, 5, (100,), 200, "float64", 10),
     Config("L float64", 20_000, 256, 10, (512, 256), 256, "float64", 3),
     Config("L float32", 20_000, 256, 10, (512, 256), 256, "float32", 3),
+    Config("W", 20_000, 20_000, 5, (100,), 200, "float64", 2, nonzeros_per_row=50),
     Config("D", 1_797, 64, 10, (100,), 200, "float64", 20, digits=True),
 )
 
@@ -47,15 +49,34 @@ def tiny(config):
     """The same configuration shrunk for a smoke test."""
     return Config(config.name, min(config.n_samples, 600), min(config.n_features, 16),
                   config.n_classes, tuple(min(h, 16) for h in config.hidden),
-                  min(config.batch_size, 64), config.dtype, 2, config.digits)  # fmt: skip
+                  min(config.batch_size, 64), config.dtype, 2, config.digits,
+                  min(config.nonzeros_per_row, 4))  # fmt: skip
+
+
+def bag_of_words(config):
+    """A sparse (CSR) X of ``nonzeros_per_row`` word weights in (0, 1] per row and
+    classes from the quintiles of a random linear score: (X, y), fixed seeds."""
+    import scipy.sparse
+
+    rng = np.random.default_rng(0)
+    X = scipy.sparse.random(config.n_samples, config.n_features,
+                            density=config.nonzeros_per_row / config.n_features, format="csr",
+                            random_state=0, dtype=config.dtype)  # fmt: skip
+    score = X @ rng.standard_normal(config.n_features)
+    quantiles = np.quantile(score, np.linspace(0, 1, config.n_classes + 1)[1:-1])
+    return X, np.digitize(score, quantiles)
 
 
 def make_data(config):
-    """Standardized (X_train, X_test, y_train, y_test) for ``config``, fixed seeds."""
+    """Standardized (X_train, X_test, y_train, y_test) for ``config``, fixed seeds
+    (a bag of words is left unscaled, as sparse input is)."""
     from sklearn.datasets import load_digits, make_classification
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import StandardScaler
 
+    if config.nonzeros_per_row:
+        X, y = bag_of_words(config)
+        return train_test_split(X, y, test_size=0.2, stratify=y, random_state=0)
     if config.digits:
         X, y = load_digits(return_X_y=True)
         X, y = X[: config.n_samples, : config.n_features], y[: config.n_samples]
@@ -71,7 +92,9 @@ def make_data(config):
 
 
 def n_weights(config):
-    sizes = [config.n_features, *config.hidden, config.n_classes]
+    """Weights an example's forward pass multiplies by: a sparse example only its
+    nonzeros' rows of the first layer."""
+    sizes = [config.nonzeros_per_row or config.n_features, *config.hidden, config.n_classes]
     return sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
 
 
@@ -157,10 +180,12 @@ def thread_limit(n_threads):
 def run_torch(config, data, repeats, n_threads=None):
     """The same MLP in PyTorch: Linear/ReLU layers, softmax cross-entropy, Adam,
     L2 as weight decay on the weights matching ``alpha / n_batch``."""
+    if config.nonzeros_per_row:
+        return {"skipped": "sparse input (not compared)"}
     try:
         import torch
     except ImportError:
-        return None
+        return {"skipped": "torch is not installed"}
     X_train, X_test, y_train, y_test = data
     torch.manual_seed(0)
     torch.set_num_threads(n_threads or os.cpu_count() or 1)
@@ -250,8 +275,8 @@ def compare(configs=CONFIGS, repeats=3, with_torch=True, single_thread=True):
                         outcome = runner(config, data, repeats, n_threads)
                     else:
                         outcome = runner(config, data, repeats)
-                if outcome is None:
-                    row[key][name] = {"skipped": "torch is not installed"}
+                if "skipped" in outcome:
+                    row[key][name] = outcome
                     continue
                 outcome["gflops"] = flops / outcome["seconds_per_epoch"] / 1e9
                 outcome["percent_of_peak"] = 100 * outcome["gflops"] / peaks[config.dtype]
