@@ -1,7 +1,7 @@
 """Command line: ``python -m fastffnn {demo,train,predict,bench}`` (also ``fastffnn ...``).
 
 demo      train on scikit-learn's bundled digits, print accuracy and time per epoch
-train     train a StandardScaler + FFNNClassifier pipeline on a CSV file, save it
+train     train a preprocessing + FFNNClassifier pipeline on a CSV file, save it
 predict   predict labels or class probabilities for a CSV file with a saved model
 bench     side-by-side speed comparison with scikit-learn (and PyTorch)
 
@@ -17,7 +17,9 @@ import sys
 import time
 import warnings
 
-MODEL_FORMAT = "fastffnn.cli.model/1"  # the "format" key of a file written by train
+MODEL_FORMAT = "fastffnn.cli.model/2"  # the "format" key of a file written by train
+#: Files of numeric columns only, written before categorical columns were read.
+NUMERIC_MODEL_FORMAT = "fastffnn.cli.model/1"
 
 
 class CommandError(Exception):
@@ -197,20 +199,36 @@ def _test_size(text):
     return value
 
 
-def train(args):
-    """Train a StandardScaler + FFNNClassifier pipeline on a CSV file and save it with joblib.
+def _drop(text):
+    return [name.strip() for name in text.split(",") if name.strip()]
 
-    The held-out accuracy is measured on a stratified --test-size split;
-    then, unless --no-refit, the pipeline is fitted again on every row and
-    that model is saved.
+
+def train(args):
+    """Train a preprocessing + FFNNClassifier pipeline on a CSV file and save it with joblib.
+
+    Numeric columns are median-imputed and standardized, text columns imputed
+    and one-hot encoded (``fastffnn.tables``). The held-out accuracy is
+    measured on a stratified --test-size split; then, unless --no-refit, the
+    pipeline is fitted again on every row and that model is saved.
     """
+    from fastffnn import tables
+
     header, rows, lines = read_csv(args.data)
     if args.target not in header:
         raise CommandError(f"no target column {args.target!r}: {_columns_hint(args.data, header)}")
-    features = [name for name in header if name != args.target]
+    unknown = [name for name in args.drop if name not in header]
+    if unknown:
+        raise CommandError(f"--drop names no column of {args.data}: "
+                           f"{', '.join(map(repr, unknown))}")  # fmt: skip
+    features = [name for name in header if name != args.target and name not in args.drop]
     if not features:
         raise CommandError(f"{args.data} has no feature columns besides the target {args.target!r}")
-    X = numeric_columns(args.data, header, rows, lines, features)
+    try:
+        columns = [[row[header.index(name)] for row in rows] for name in features]
+        numeric, categorical = tables.column_kinds(args.data, features, columns)
+        X = tables.feature_matrix(args.data, header, rows, lines, numeric, categorical)
+    except tables.TableError as error:
+        raise CommandError(str(error)) from None
     target_index = header.index(args.target)
     y = [row[target_index].strip() for row in rows]
     for label, line in zip(y, lines):
@@ -223,7 +241,6 @@ def train(args):
     import numpy as np
     from sklearn.model_selection import train_test_split
     from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
     import fastffnn
     from fastffnn import FFNNClassifier
@@ -235,14 +252,14 @@ def train(args):
                            f"({classes[0]!r}); a classifier needs two or more")  # fmt: skip
 
     def new_model():
-        return make_pipeline(StandardScaler(), FFNNClassifier(
+        return make_pipeline(tables.preprocessing(len(numeric), len(categorical)), FFNNClassifier(
             hidden_layer_sizes=args.hidden, activation=args.activation, max_iter=args.max_iter,
             random_state=args.random_state, verbose=args.verbose,
         ))  # fmt: skip
 
-    print(f"data: {len(rows)} rows, {len(features)} feature columns, target {args.target!r} "
-          f"with {len(classes)} classes")  # fmt: skip
-    print(f"model: StandardScaler + FFNNClassifier(hidden_layer_sizes={args.hidden}, "
+    print(f"data: {len(rows)} rows, {len(numeric)} numeric and {len(categorical)} categorical "
+          f"feature columns, target {args.target!r} with {len(classes)} classes")  # fmt: skip
+    print(f"model: impute + scale / one-hot + FFNNClassifier(hidden_layer_sizes={args.hidden}, "
           f"activation={args.activation!r}, max_iter={args.max_iter})")  # fmt: skip
     accuracy = None
     with warnings.catch_warnings(record=True) as caught:
@@ -278,7 +295,9 @@ def train(args):
     bundle = {
         "format": MODEL_FORMAT,
         "model": model,
-        "feature_names": features,
+        "feature_names": numeric + categorical,
+        "numeric_features": numeric,
+        "categorical_features": categorical,
         "target": args.target,
         "classes": [str(label) for label in model.classes_],
         "held_out_accuracy": accuracy,
@@ -307,8 +326,14 @@ def load_model(path):
     except Exception as error:  # unpickling a foreign file can raise almost anything
         raise CommandError(f"cannot read {path} as a model written by 'fastffnn train' "
                            f"({type(error).__name__})") from None  # fmt: skip
-    if not isinstance(bundle, dict) or bundle.get("format") != MODEL_FORMAT:
+    if not isinstance(bundle, dict) or bundle.get("format") not in (
+        MODEL_FORMAT,
+        NUMERIC_MODEL_FORMAT,
+    ):
         raise CommandError(f"{path} is not a model written by 'fastffnn train'")
+    if bundle["format"] == NUMERIC_MODEL_FORMAT:
+        bundle = {**bundle, "numeric_features": bundle["feature_names"],
+                  "categorical_features": []}  # fmt: skip
     return bundle
 
 
@@ -327,7 +352,22 @@ def predict(args):
     if ignored:
         print(f"fastffnn: note: ignoring columns the model does not use: "
               f"{', '.join(map(repr, ignored))}", file=sys.stderr)  # fmt: skip
-    X = numeric_columns(args.data, header, rows, lines, features)
+    from fastffnn import tables
+
+    if bundle["format"] == NUMERIC_MODEL_FORMAT:  # its pipeline takes numbers only
+        X = numeric_columns(args.data, header, rows, lines, features)
+    else:
+        try:
+            X = tables.feature_matrix(
+                args.data,
+                header,
+                rows,
+                lines,
+                bundle["numeric_features"],
+                bundle["categorical_features"],
+            )
+        except tables.TableError as error:
+            raise CommandError(str(error)) from None
     if args.out:
         _check_output_dir(args.out)
     model = bundle["model"]
@@ -371,13 +411,21 @@ def build_parser():
 
     train_parser = commands.add_parser(
         "train",
-        help="train a StandardScaler + FFNNClassifier pipeline on a CSV file",
-        description=train.__doc__ + "\nThe CSV file has a header line; every column but the "
-        "target must be numeric; the target column may hold any labels (strings).",
+        help="train a preprocessing + FFNNClassifier pipeline on a CSV file",
+        description=train.__doc__ + "\nThe CSV file has a header line; feature columns may "
+        "hold numbers or text (categories) and empty cells; the target column may hold any "
+        "labels (strings).",
     )
     train_parser.add_argument("data", metavar="DATA.csv")
     train_parser.add_argument(
         "--target", required=True, metavar="COLUMN", help="name of the label column"
+    )
+    train_parser.add_argument(
+        "--drop",
+        type=_drop,
+        default=[],
+        metavar="COLUMNS",
+        help="comma-separated columns to leave out (identifiers, free text)",
     )
     train_parser.add_argument(
         "--hidden",

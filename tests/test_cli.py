@@ -177,7 +177,8 @@ def test_train_without_test_split_and_without_refit(tmp_path, data):
     )
     assert result.returncode == 0, result.stderr
     assert "fitted on the 192 training rows" in result.stdout
-    assert joblib.load(tmp_path / "split.joblib")["model"][0].n_samples_seen_ == 192
+    scaler = joblib.load(tmp_path / "split.joblib")["model"][0].named_transformers_["numbers"][-1]
+    assert scaler.n_samples_seen_ == 192
 
 
 TRAIN = ["train", "--target", "y", "--max-iter", "5"]
@@ -188,9 +189,10 @@ BAD_FILES = {  # case -> (command arguments, text the error line must contain)
     "header only": ([*TRAIN, "header_only.csv"], "no data rows"),
     "missing target": (["train", "good.csv", "--target", "label"], "no target column 'label'"),
     "not comma-separated": ([*TRAIN, "semicolons.csv"], "is it comma-separated?"),
-    "non-numeric feature": ([*TRAIN, "text.csv"], "line 6: column 'x2' holds 'high'"),
-    "empty feature": ([*TRAIN, "blank.csv"], "line 6: column 'x2' is empty"),
-    "nan feature": ([*TRAIN, "nan.csv"], "line 6: column 'x2' holds 'nan'"),
+    "empty column": ([*TRAIN, "empty_column.csv"], "column 'x2' is empty in every row; drop it"),
+    "identifier column": ([*TRAIN, "ids.csv"], "column 'id' holds a different value in every"),
+    "infinite number": ([*TRAIN, "inf.csv"], "line 6: column 'x2' holds 'inf', not a number"),
+    "drop unknown": ([*TRAIN, "good.csv", "--drop", "zz"], "--drop names no column"),
     "ragged row": ([*TRAIN, "ragged.csv"], "line 6: 2 fields, but the header has 3"),
     "not utf-8": ([*TRAIN, "latin1.csv"], "not a UTF-8 text file"),
     "one class": ([*TRAIN, "one_class.csv"], "one class only"),
@@ -207,9 +209,10 @@ def bad_files(tmp_path_factory):
     good = [["1.0", "2.0", "a"], ["3.0", "4.0", "b"], ["5.0", "6.0", "a"], ["7.0", "8.0", "b"]]
     header = ["x1", "x2", "y"]
     write_csv(folder / "good.csv", header, good)
-    write_csv(folder / "text.csv", header, [*good, ["1.5", "high", "a"]])
-    write_csv(folder / "blank.csv", header, [*good, ["1.5", "", "a"]])
-    write_csv(folder / "nan.csv", header, [*good, ["1.5", "nan", "a"]])
+    write_csv(folder / "empty_column.csv", header, [[row[0], "", row[2]] for row in good])
+    write_csv(folder / "inf.csv", header, [*good, ["1.5", "inf", "a"]])
+    write_csv(folder / "ids.csv", ["id", *header],
+              [[f"c{k:03d}", *good[k % 4]] for k in range(30)])  # fmt: skip
     write_csv(folder / "header_only.csv", header, [])
     write_csv(folder / "ragged.csv", header, [*good, ["1.5", "a"]])
     write_csv(folder / "one_class.csv", header, [row[:2] + ["a"] for row in good])
@@ -245,7 +248,7 @@ def test_bad_files_give_one_error_line_and_exit_code_2(bad_files, case, capsys, 
     assert_one_error_line(run_in_process(arguments, capsys), expected)
 
 
-@pytest.mark.parametrize("case", ["missing file", "non-numeric feature", "model not joblib"])
+@pytest.mark.parametrize("case", ["missing file", "identifier column", "model not joblib"])
 def test_bad_files_in_a_real_process(bad_files, case):
     """The same as the user sees it: nothing but the error line, no traceback."""
     arguments, expected = BAD_FILES[case]
@@ -260,12 +263,72 @@ def test_predict_with_wrong_columns_or_bad_values(trained, capsys):
         run_in_process(["predict", folder / "model.joblib", folder / "wrong.csv"], capsys),
         "lacks the model's feature columns 'f3', 'f4'",
     )
-    # the target column is ignored even when it holds strings; a feature may not
+    # the target column is ignored even when it holds strings; a numeric feature may not
     write_csv(folder / "text.csv", [*FEATURES, "animal"], [[1, 2, "x", 4, 5, "cat"]])
     assert_one_error_line(
         run_in_process(["predict", folder / "model.joblib", folder / "text.csv"], capsys),
-        "line 2: column 'f2' holds 'x'",
+        "line 2: column 'f2' holds 'x', not a number",
     )
+
+
+CHURN_HEADER = ["tenure", "city", "plan", "monthly", "postcode", "churn"]
+CITIES = ["paris", "lyon", "lille", "nice"]
+
+
+def churn_rows(n, seed, cities=CITIES):
+    """A churn-style table: numbers and categories, empty cells in both."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for k in range(n):
+        tenure, city, plan = rng.integers(1, 60), cities[k % len(cities)], ["basic", "pro"][k % 2]
+        monthly = 20 + 30 * (plan == "pro") + rng.normal(0, 3)
+        churn = "yes" if tenure < 12 + 10 * (city == "paris") else "no"
+        row = [str(tenure), city, plan, f"{monthly:.2f}", f"P{k % 50:02d}", churn]
+        if k % 7 == 0:
+            row[1] = ""  # a missing category
+        if k % 11 == 0:
+            row[3] = "NA"  # a missing number
+        rows.append(row)
+    return rows
+
+
+def test_train_and_predict_a_table_with_categories_and_missing_cells(tmp_path):
+    """Text columns are one-hot encoded (sparse), empty cells imputed; predict applies
+    the saved pipeline to a new file, a city unseen in training included."""
+    write_csv(tmp_path / "churn.csv", CHURN_HEADER, churn_rows(300, 0))
+    result = fastffnn("train", "churn.csv", "--target", "churn", "--hidden", "16",
+                      "--max-iter", "200", "--out", "churn.joblib", cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "2 numeric and 3 categorical feature columns" in result.stdout
+    accuracy = float(result.stdout.split("held-out accuracy: ")[1].split()[0])
+    assert accuracy > 0.8, result.stdout
+    new_rows = churn_rows(40, 1, cities=[*CITIES, "brest"])
+    write_csv(tmp_path / "new.csv", CHURN_HEADER[:-1], [row[:-1] for row in new_rows])
+    result = fastffnn("predict", "churn.joblib", "new.csv", "--proba", "--out", "p.csv",
+                      cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    written = np.array(read_rows(tmp_path / "p.csv")[1:], dtype=float)
+
+    from fastffnn import tables
+
+    bundle = joblib.load(tmp_path / "churn.joblib")
+    categorical = ["city", "plan", "postcode"]
+    assert bundle["categorical_features"] == categorical
+    X = tables.feature_matrix("new.csv", CHURN_HEADER[:-1], [r[:-1] for r in new_rows],
+                              list(range(2, 42)), ["tenure", "monthly"], categorical)  # fmt: skip
+    np.testing.assert_allclose(written, bundle["model"].predict_proba(X), rtol=1e-12)
+    import scipy.sparse
+
+    assert scipy.sparse.issparse(bundle["model"][0].transform(X))  # one-hot: the sparse path
+
+
+def test_drop_leaves_out_an_identifier(tmp_path):
+    rows = [[f"id{k}", *row] for k, row in enumerate(churn_rows(60, 2))]
+    write_csv(tmp_path / "ids.csv", ["customer", *CHURN_HEADER], rows)
+    result = fastffnn("train", "ids.csv", "--target", "churn", "--max-iter", "20",
+                      "--drop", "customer", "--out", "m.joblib", cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "customer" not in joblib.load(tmp_path / "m.joblib")["feature_names"]
 
 
 def test_bench_tiny_writes_json_and_chart(tmp_path):
