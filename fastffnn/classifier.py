@@ -15,7 +15,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 
-from fastffnn.estimator import BaseFFNN, _stochastic
+from fastffnn.estimator import BaseFFNN, _stochastic, document_shared_parameters
 from fastffnn.kernels.activations import LOGISTIC, SOFTMAX
 from fastffnn.kernels.costs import LOGISTIC_LOSS, SOFTMAX_LOSS
 
@@ -23,6 +23,7 @@ _SUPPORTED_TARGETS = ("binary", "multiclass", "multilabel-indicator")
 _LABEL_CHUNK = 65536  # rows of y one-hot encoded at a time
 
 
+@document_shared_parameters
 class FFNNClassifier(ClassifierMixin, BaseFFNN):
     """Multi-layer perceptron classifier trained by a Numba-compiled core.
 
@@ -35,62 +36,13 @@ class FFNNClassifier(ClassifierMixin, BaseFFNN):
 
     Parameters
     ----------
-    hidden_layer_sizes : array-like of int or int, default=(100,)
-        Units of each hidden layer.
-    activation : {"identity", "logistic", "tanh", "relu"} or list of them, default="relu"
-        Hidden activation; a list gives one per hidden layer ("sigmoid" is
-        accepted for "logistic").
-    solver : {"adam", "sgd", "lbfgs"}, default="adam"
-        Weight optimizer; lbfgs is full-batch scipy L-BFGS-B.
-    alpha : float, default=0.0001
-        L2 penalty strength (MATH.md R1).
-    batch_size : int or "auto", default="auto"
-        Mini-batch size; "auto" is ``min(200, n_samples)``.
-    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
-        SGD learning-rate schedule.
-    learning_rate_init : float, default=0.001
-        Initial learning rate (adam, sgd).
-    power_t : float, default=0.5
-        Exponent of the invscaling schedule.
-    max_iter : int, default=200
-        Epochs (adam, sgd) or iterations (lbfgs).
-    shuffle : bool, default=True
-        Shuffle the examples every epoch (adam, sgd).
-    random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, shuffling and the early-stopping split.
-    tol : float, default=1e-4
-        Tolerance of the stopping rule.
-    verbose : bool or int, default=False
-        Print one line per epoch as scikit-learn does (any true value but 2);
-        2 shows a progress bar (tqdm's when installed) with the loss and the
-        validation score.
-    warm_start : bool, default=False
-        Start ``fit`` from the current weights.
-    momentum : float, default=0.9
-        SGD momentum.
-    nesterovs_momentum : bool, default=True
-        Use Nesterov's momentum (sgd).
+    {shared parameters}
     early_stopping : bool, default=False
-        Hold out a stratified ``validation_fraction`` of the data, stop when its
-        accuracy stops improving and restore the best weights.
-    validation_fraction : float, default=0.1
-        Share of the data held out for early stopping.
-    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
-        Adam's parameters.
-    n_iter_no_change : int, default=10
-        Epochs without ``tol`` improvement before stopping.
-    max_fun : int, default=15000
-        Maximum loss evaluations (lbfgs).
+        Hold out ``validation_fraction`` of the data (stratified for two
+        classes, as scikit-learn does), stop when its accuracy stops improving
+        and restore the best weights.
     class_weight : dict, "balanced" or None, default=None
         Weights per class, multiplied into ``sample_weight`` (not for multi-label).
-    dtype : {"float32", "float64"} or None, default=None
-        Training precision. None follows X: float32 X trains in float32.
-        X with values beyond the square root of the largest number of the
-        training dtype (about 1.8e19 in float32, 1.3e154 in float64) raises
-        ValueError instead of overflowing; there is no silent float64 fallback,
-        which would copy X. Training that still diverges (too large a
-        learning rate) stops at the last finite weights with a ConvergenceWarning.
-
     Attributes
     ----------
     classes_ : ndarray or list of ndarray

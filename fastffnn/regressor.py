@@ -14,11 +14,12 @@ from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 
-from fastffnn.estimator import BaseFFNN, _stochastic
+from fastffnn.estimator import BaseFFNN, _stochastic, document_shared_parameters
 from fastffnn.kernels.activations import EXP, IDENTITY
 from fastffnn.kernels.costs import HUBER, POISSON, REGRESSION_LOSSES
 
 
+@document_shared_parameters
 class FFNNRegressor(RegressorMixin, BaseFFNN):
     """Multi-layer perceptron regressor trained by a Numba-compiled core.
 
@@ -34,51 +35,10 @@ class FFNNRegressor(RegressorMixin, BaseFFNN):
         link, output ``exp(z)``; y must be non-negative. "huber": squared
         for residuals up to ``huber_delta``, linear beyond (robust to
         outliers in y), identity output.
-    hidden_layer_sizes : array-like of int or int, default=(100,)
-        Units of each hidden layer.
-    activation : {"identity", "logistic", "tanh", "relu"} or list of them, default="relu"
-        Hidden activation; a list gives one per hidden layer.
-    solver : {"adam", "sgd", "lbfgs"}, default="adam"
-        Weight optimizer; lbfgs is full-batch scipy L-BFGS-B.
-    alpha : float, default=0.0001
-        L2 penalty strength (MATH.md R1).
-    batch_size : int or "auto", default="auto"
-        Mini-batch size; "auto" is ``min(200, n_samples)``.
-    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
-        SGD learning-rate schedule.
-    learning_rate_init : float, default=0.001
-        Initial learning rate (adam, sgd).
-    power_t : float, default=0.5
-        Exponent of the invscaling schedule.
-    max_iter : int, default=200
-        Epochs (adam, sgd) or iterations (lbfgs).
-    shuffle : bool, default=True
-        Shuffle the examples every epoch (adam, sgd).
-    random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, shuffling and the early-stopping split.
-    tol : float, default=1e-4
-        Tolerance of the stopping rule.
-    verbose : bool or int, default=False
-        Print one line per epoch as scikit-learn does (any true value but 2);
-        2 shows a progress bar (tqdm's when installed) with the loss and the
-        validation score.
-    warm_start : bool, default=False
-        Start ``fit`` from the current weights.
-    momentum : float, default=0.9
-        SGD momentum.
-    nesterovs_momentum : bool, default=True
-        Use Nesterov's momentum (sgd).
+    {shared parameters}
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data, stop when its R² stops
         improving and restore the best weights.
-    validation_fraction : float, default=0.1
-        Share of the data held out for early stopping.
-    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
-        Adam's parameters.
-    n_iter_no_change : int, default=10
-        Epochs without ``tol`` improvement before stopping.
-    max_fun : int, default=15000
-        Maximum loss evaluations (lbfgs).
     huber_delta : float, default=1.0
         The residual at which the Huber loss turns from squared to linear, in
         the units of y (used with ``loss="huber"`` only). 1.0 is the usual
@@ -86,9 +46,6 @@ class FFNNRegressor(RegressorMixin, BaseFFNN):
         residuals within one standard deviation count as squared error,
         outliers beyond it only linearly. Not ``epsilon``, which is Adam's
         here as in MLPRegressor.
-    dtype : {"float32", "float64"} or None, default=None
-        Training precision. None follows X: float32 X trains in float32.
-
     Attributes
     ----------
     coefs_ : list of ndarray of shape (fan_in, fan_out)
