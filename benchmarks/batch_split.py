@@ -1,13 +1,15 @@
-"""Measure the parallel split of a mini-batch: one batch on one thread (BLAS
-on all cores) versus fixed chunks of examples side by side, each on one
-thread with one BLAS thread.
+"""Measure how a mini-batch is cut into chunks of examples (each trained on
+one thread with one BLAS thread, side by side): one chunk, the count
+``fastffnn.solvers.batch_chunks`` picks, and 4 and 8 chunks, more than this
+machine has cores -- what a larger machine's chunk count costs here (the
+extra gradient sums and narrower GEMMs), since the count never follows the
+machine.
 
-    python benchmarks/batch_split.py [--repeats 5] [--only S,D]
+    python benchmarks/batch_split.py [--repeats 5] [--only S,D,L]
 
-Prints ms/epoch per configuration of the comparison for both splits (the
-estimator's fit, warm, medians of interleaved repeats) and the split that
-``fastffnn.solvers.batch_chunks`` picks. Re-run it when changing
-``fastffnn.solvers.batch_chunks``.
+Prints ms/epoch per configuration of the comparison for each count (the
+estimator's fit, warm, medians of interleaved repeats). Re-run it when
+changing ``fastffnn.solvers.batch_chunks``.
 """
 
 import argparse
@@ -37,27 +39,39 @@ def main():
     parser.add_argument("--only", default="S,D,L")
     args = parser.parse_args()
     wanted = args.only.split(",")
-    chunked = solvers.batch_chunks
-    splits = ((lambda batch_size: 1, "one batch"), (chunked, "chunks"))
-    print(f"{'config':<10} {'one batch':>10} {'chunks':>10} {'ratio':>7}  picked")
+    rule = solvers.batch_chunks
+    splits = {
+        "1 chunk": lambda batch_size, n_params: 1,
+        "the rule": rule,
+        "4 chunks": lambda batch_size, n_params: 4,
+        "8 chunks": lambda batch_size, n_params: 8,
+    }
+    print(f"{'config':<10} " + " ".join(f"{label:>10}" for label in splits) + "  (rule picks)")
     for config in CONFIGS:
         if config.name.split()[0] not in wanted:
             continue
         X, _, y, _ = make_data(config)
         epochs = max(1, config.epochs // 2)
-        times = {"one batch": [], "chunks": []}
-        for splitter, _label in splits:
-            solvers.batch_chunks = splitter
-            epoch_seconds(config, X[:512], y[:512], 1)  # compile / warm
-        for _ in range(args.repeats):
-            for splitter, label in splits:
+        times = {label: [] for label in splits}
+        try:
+            for splitter in splits.values():
                 solvers.batch_chunks = splitter
-                times[label].append(epoch_seconds(config, X, y, epochs))
-        solvers.batch_chunks = chunked
-        picked = chunked(config.batch_size)
-        one, split = (1e3 * statistics.median(times[k]) for k in ("one batch", "chunks"))
-        print(f"{config.name:<10} {one:>8.2f}ms {split:>8.2f}ms {one / split:>6.2f}x  "
-              f"{picked} chunk(s)")  # fmt: skip
+                epoch_seconds(config, X[:512], y[:512], 1)  # compile / warm
+            for _ in range(args.repeats):
+                for label, splitter in splits.items():
+                    solvers.batch_chunks = splitter
+                    times[label].append(epoch_seconds(config, X, y, epochs))
+        finally:
+            solvers.batch_chunks = rule
+        n_params = n_parameters(config)
+        medians = [1e3 * statistics.median(times[label]) for label in splits]
+        print(f"{config.name:<10} " + " ".join(f"{m:>8.2f}ms" for m in medians)
+              + f"  ({rule(config.batch_size, n_params)} chunks)")  # fmt: skip
+
+
+def n_parameters(config):
+    sizes = [config.n_features, *config.hidden, config.n_classes]
+    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
 
 
 if __name__ == "__main__":

@@ -67,8 +67,9 @@ def forward(A0, params, sizes, codes, activations, capacity):
     that receives every A^[l].
     """
     m = n_examples(A0)
-    W, b = layer_parameters(params, sizes, 1)
-    A = layer_workspace(activations, sizes, 1, m, capacity)
+    first = np.int64(1)  # not a literal 1: that compiles second copies of both callees
+    W, b = layer_parameters(params, sizes, first)
+    A = layer_workspace(activations, sizes, first, m, capacity)
     input_layer_forward(W, b, A0, A)
     activation_forward(codes[0], A, A)
     for l in range(2, sizes.size):

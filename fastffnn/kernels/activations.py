@@ -14,7 +14,7 @@ place) and ``dZ`` may alias ``dA``.
 
 import numpy as np
 
-from fastffnn._jit import serial
+from fastffnn._jit import inlined, serial
 
 IDENTITY, RELU, LOGISTIC, TANH, SOFTMAX, EXP = 0, 1, 2, 3, 4, 5
 
@@ -178,7 +178,7 @@ def softmax_backward(A, dA, dZ):
             dZ[j, i] = A[j, i] * (dA[j, i] - dot)
 
 
-@serial
+@inlined
 def activation_forward(code, Z, A):
     """F2 for the activation with kernel ``code``: ``A = g(Z)``. Z, A: (n, m)."""
     if code == RELU:
@@ -197,7 +197,7 @@ def activation_forward(code, Z, A):
         raise ValueError("unknown activation code")
 
 
-@serial
+@inlined
 def activation_backward(code, A, dA, dZ):
     """B1 for the activation with kernel ``code``. A, dA, dZ: (n, m)."""
     if code == RELU:

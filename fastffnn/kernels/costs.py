@@ -14,7 +14,7 @@ C4 needs no clipping.
 
 import numpy as np
 
-from fastffnn._jit import serial
+from fastffnn._jit import inlined, serial
 from fastffnn.kernels.reductions import ordered_sum
 
 #: Cost codes: the F3 a network is trained on, with the output activation it
@@ -127,7 +127,7 @@ def huber_loss(A, Y, s, delta):
     return cost / ordered_sum(s)
 
 
-@serial
+@inlined
 def data_cost(A, Y, s, cost, delta):
     """F3: the data term of the cost with code ``cost`` (C1-C3, C5-C7).
 
@@ -210,7 +210,7 @@ def huber_seed(A, Y, s, weight_total, delta, dZ):
             dZ[j, i] = weight * min(max(A[j, i] - Y[j, i], -delta), delta)
 
 
-@serial
+@inlined
 def output_seed(A, Y, s, weight_total, cost, delta, dZ):
     """dZ^[L] for the cost with code ``cost``, in closed form (with R2).
 
