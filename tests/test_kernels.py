@@ -995,3 +995,29 @@ def test_predict_rows(dtype, output):
     Ws, bs = reference_parameters(net)
     _, As = naive.forward(f64(net["X"]).T, Ws, bs, net["names"])
     assert_close(out, As[-1].T, dtype)
+
+
+def test_every_registered_code_has_its_own_kernel():
+    """The dispatchers end in identity (forward, backward) and Huber (cost) without
+    raising for unknown codes (a raise inside training's parallel loop cost 1.5x), so
+    every code of the registries must reach its own branch: a code that fell through
+    would compute identity / Huber and differ from the reference."""
+    rng = np.random.default_rng(3)
+    Z = fortran(rng, (4, 6), np.float64)
+    for name, code in activations.ACTIVATION_CODES.items():
+        A = np.empty_like(Z)
+        activations.activation_forward(code, Z, A)
+        reference = naive.ACTIVATIONS["logistic" if name == "sigmoid" else name][0](Z)
+        np.testing.assert_allclose(A, reference, rtol=1e-13, atol=1e-15, err_msg=name)
+        dA, dZ = fortran(rng, (4, 6), np.float64), np.empty_like(Z)
+        activations.activation_backward(code, A, dA, dZ)
+        expected = naive.ACTIVATIONS["logistic" if name == "sigmoid" else name][1](Z, dA)
+        np.testing.assert_allclose(dZ, expected, rtol=1e-12, atol=1e-14, err_msg=name)
+    for name, code in COST_CODES.items():
+        A, Y, s = cost_inputs(rng, name, (3, 8), np.float64, weighted=True)
+        expected = naive.COSTS[name][0](
+            naive.clip(A, np.finfo(np.float64).eps) if name in ("logistic", "softmax") else A, Y, s
+        )
+        expected /= 3 if name == "squared_error" else 1  # reported as the mean over outputs
+        J = costs.data_cost(A, Y, s, code, naive.HUBER_DELTA)
+        np.testing.assert_allclose(J, expected, rtol=1e-12, err_msg=name)

@@ -142,9 +142,10 @@ def data_cost(A, Y, s, cost, delta):
         return half_squared_error(A, Y, s)
     if cost == POISSON:
         return poisson_deviance(A, Y, s)
-    if cost == HUBER:
-        return huber_loss(A, Y, s, delta)
-    raise ValueError("unknown cost code")
+    # HUBER. No raise for unknown codes: this runs inside the training's
+    # parallel loop, where the mere presence of a raise made a 2-thread L
+    # epoch 1.5x slower; codes come from the registries above (tests cover each).
+    return huber_loss(A, Y, s, delta)
 
 
 @serial
