@@ -21,6 +21,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from fastffnn import FFNNClassifier, solvers
 from fastffnn.bench import CONFIGS, make_data
+from fastffnn.network import count_parameters
 
 
 def epoch_seconds(config, X, y, epochs):
@@ -63,15 +64,10 @@ def main():
                     times[label].append(epoch_seconds(config, X, y, epochs))
         finally:
             solvers.batch_chunks = rule
-        n_params = n_parameters(config)
+        n_params = count_parameters([config.n_features, *config.hidden, config.n_classes])
         medians = [1e3 * statistics.median(times[label]) for label in splits]
         print(f"{config.name:<10} " + " ".join(f"{m:>8.2f}ms" for m in medians)
               + f"  ({rule(config.batch_size, n_params)} chunks)")  # fmt: skip
-
-
-def n_parameters(config):
-    sizes = [config.n_features, *config.hidden, config.n_classes]
-    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
 
 
 if __name__ == "__main__":
