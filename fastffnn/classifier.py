@@ -8,7 +8,6 @@ accuracy for early stopping, ``predict_proba``. Everything else is
 
 import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
-from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import compute_sample_weight
 from sklearn.utils._param_validation import StrOptions
@@ -140,6 +139,8 @@ class FFNNClassifier(ClassifierMixin, BaseFFNN):
 
     def _validation_score(self, X_val, y_val, s_val):
         labels = self._label_binarizer.inverse_transform(self._forward(X_val, check_finite=False))
+        from sklearn.metrics import accuracy_score  # here: a slow import, for early stopping only
+
         return accuracy_score(y_val, labels, sample_weight=s_val)
 
     def _stratify(self, Y, y):

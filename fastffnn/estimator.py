@@ -27,7 +27,6 @@ import numpy as np
 import scipy.sparse
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import (
@@ -537,6 +536,8 @@ class BaseFFNN(BaseEstimator):
 
     def _validation_split(self, X, Y, y, s):
         stratify = self._stratify(Y, y)
+        from sklearn.model_selection import train_test_split  # a slow import; early stopping only
+
         X_train, X_val, Y_train, _, s_train, s_val, _, y_val = train_test_split(
             X, Y, s, y, random_state=self._random_state,
             test_size=self.validation_fraction, stratify=stratify,

@@ -10,7 +10,6 @@ from numbers import Real
 
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
-from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 
@@ -151,6 +150,8 @@ class FFNNRegressor(RegressorMixin, BaseFFNN):
         predictions = self._predictions(X_val, check_finite=False)
         if not np.isfinite(predictions).all():
             return np.nan  # as scikit-learn: never the best score
+        from sklearn.metrics import r2_score  # here: a slow import, for early stopping only
+
         return r2_score(y_val, predictions, sample_weight=s_val)
 
     def _stratify(self, Y, y):

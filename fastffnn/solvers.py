@@ -6,7 +6,6 @@ computed by ``fastffnn.training``.
 """
 
 import numpy as np
-import scipy.optimize
 
 from fastffnn.kernels.inputs import count_rows, row_buffer
 from fastffnn.network import workspace_size
@@ -189,6 +188,8 @@ def minimize_lbfgs(X, Y, s, params, sizes, codes, delta, alpha, *, max_iter, max
         return float(loss), grads.astype(np.float64)
 
     with thread_limits():
+        import scipy.optimize  # here: importing it costs ~0.2 s of every warm start
+
         result = scipy.optimize.minimize(
             loss_and_gradient,
             params.astype(np.float64),

@@ -191,3 +191,22 @@ def test_digits_as_sparse_equal_dense_through_a_pipeline():
     sparse = pipeline.fit(scipy.sparse.csr_matrix(X), y).predict_proba(X)
     dense = pipeline.fit(X, y).predict_proba(X)
     np.testing.assert_allclose(sparse, dense, atol=1e-10)
+
+
+@pytest.mark.parametrize("estimator", ["classifier", "regressor"])
+def test_check_gradients_takes_sparse_input(estimator):
+    """check_gradients on a sparse X checks the same cost as on its dense copy
+    (it crashed with numpy's "setting an array element with a sequence")."""
+    from fastffnn import check_gradients
+
+    X, y = bag_of_words(n_samples=60, n_features=40, density=0.2)
+    if estimator == "regressor":
+        model = FFNNRegressor(hidden_layer_sizes=(5,), max_iter=3, random_state=0)
+        y = y.astype(float)
+    else:
+        model = FFNNClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0)
+    model.fit(X, y)
+    sparse_report = check_gradients(model, X, y)
+    dense_report = check_gradients(model, X.toarray(), y)
+    assert sparse_report.ok, sparse_report
+    assert sparse_report.max_abs_error == dense_report.max_abs_error

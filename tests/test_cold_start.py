@@ -1,0 +1,169 @@
+"""Cold start (issue 14): the compile command leaves a cache that fresh
+processes load without compiling anything; a read-only installation still
+caches; the command's workers serialize numba's cache writes."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from helpers import run_python
+
+import fastffnn
+
+# Counts numba's compilations in this process: numba fires "numba:compile"
+# only on a cache miss (a signature loaded from the cache fires nothing).
+COUNT_COMPILES = """
+from numba.core import event
+compiled = []
+class Count(event.Listener):
+    def on_start(self, ev):
+        compiled.append(ev.data["dispatcher"].py_func.__qualname__)
+    def on_end(self, ev):
+        pass
+event.register("numba:compile", Count())
+"""
+
+# What users do, on other shapes, labels and containers than the compile
+# command's own workload.
+USER_CALLS = """
+import json, warnings
+import numpy as np, scipy.sparse
+from sklearn.datasets import load_digits
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from fastffnn import FFNNClassifier, FFNNRegressor, check_gradients
+warnings.simplefilter("ignore")
+X, y = load_digits(return_X_y=True)
+X = X[:300] / 16.0; y = y[:300]
+make_pipeline(StandardScaler(), FFNNClassifier(max_iter=3, random_state=0)).fit(X, y).score(X, y)
+frozen = np.asfortranarray(X); frozen.setflags(write=False)
+model = FFNNClassifier(hidden_layer_sizes=(20, 10), activation=["tanh", "relu"], max_iter=3,
+                       early_stopping=True, class_weight="balanced", random_state=0)
+model.fit(frozen, np.where(y > 4, "big", "small"), sample_weight=np.ones(len(y)))
+model.predict(frozen[:1]); model.predict_log_proba(X); model.jacobian(X[:3])
+FFNNClassifier(solver="sgd", nesterovs_momentum=True, max_iter=2).fit(X.astype(np.float32), y)
+FFNNClassifier(solver="lbfgs", max_iter=3, dtype="float32").fit(X, y).predict_proba(X)
+FFNNClassifier(max_iter=2, warm_start=True).fit(X, y > 4).fit(X, y > 4)
+FFNNClassifier(max_iter=2).fit(X, np.stack([y > 4, y % 2 == 0], axis=1))
+FFNNClassifier().partial_fit(X.astype(np.int64), y, classes=np.arange(10))
+for loss in ("squared_error", "poisson", "huber"):
+    FFNNRegressor(loss=loss, max_iter=2).fit(X, np.stack([y, y + 1.0], axis=1)).predict(X)
+csc = scipy.sparse.csc_matrix(X)
+sparse_model = FFNNClassifier(max_iter=2, early_stopping=True).fit(csc, y)
+sparse_model.predict_proba(scipy.sparse.csr_array(X)); sparse_model.jacobian(csc[:2])
+FFNNRegressor(solver="lbfgs", max_iter=2, dtype="float32").fit(csc, y * 1.0).predict(csc)
+check_gradients(sparse_model, csc[:50], y[:50])
+"""
+
+
+@pytest.mark.slow
+def test_compile_command_leaves_a_cache_that_loads_without_compiling(tmp_path):
+    cache = tmp_path / "cache"
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache))
+    result = subprocess.run([sys.executable, "-m", "fastffnn", "compile"], env=env,
+                            capture_output=True, text=True, timeout=900)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "compiled everything" in result.stdout
+    assert any(cache.rglob("*.nbc"))
+    out = run_python(COUNT_COMPILES + USER_CALLS + "print(json.dumps(compiled))",
+                     env={"NUMBA_CACHE_DIR": str(cache)})  # fmt: skip
+    assert json.loads(out.splitlines()[-1]) == []
+    # the same calls with an empty cache do compile: the check can fail
+    out = run_python(COUNT_COMPILES + USER_CALLS + "print(json.dumps(compiled))",
+                     env={"NUMBA_CACHE_DIR": str(tmp_path / "empty")})  # fmt: skip
+    assert "train_epoch" in json.loads(out.splitlines()[-1])
+
+
+def test_a_read_only_installation_caches_in_the_user_cache():
+    """numba falls back from ``__pycache__`` beside the sources to the user
+    cache folder when the sources are not writable. Root writes through any
+    file mode, so as root (CI here) each child runs in its own mount
+    namespace with the sources bind-mounted read-only (gone when it exits)."""
+    read_only = _read_only_command()
+    root = Path(tempfile.mkdtemp(prefix="fastffnn-readonly-"))
+    try:
+        site, user_cache = root / "site", root / "user-cache"
+        shutil.copytree(Path(fastffnn.__file__).parent, site / "fastffnn",
+                        ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+        for path in [site, *site.rglob("*")]:
+            path.chmod(0o555 if path.is_dir() else 0o444)
+        user_cache.mkdir()
+        env = dict(os.environ, PYTHONPATH=str(site), XDG_CACHE_HOME=str(user_cache))
+        env.pop("NUMBA_CACHE_DIR", None)
+        call = "import json\n" + COUNT_COMPILES + READ_ONLY_CALL.format(site=str(site))
+        runs = []
+        for _ in range(2):
+            # from root: in the checkout, "" on sys.path would find its fastffnn first
+            result = subprocess.run(read_only(site, [sys.executable, "-c", call]), env=env,
+                                    cwd=root, capture_output=True, text=True,
+                                    timeout=300)  # fmt: skip
+            assert result.returncode == 0, result.stderr[-3000:]
+            runs.append(json.loads(result.stdout.splitlines()[-1]))
+        assert runs == [["workspace_rows"], []]
+        assert not list(site.rglob("*.nbi"))
+        assert list(user_cache.rglob("*workspace_rows*.nbi"))
+    finally:
+        for path in [root, *root.rglob("*")]:
+            path.chmod(0o755)
+        shutil.rmtree(root)
+
+
+READ_ONLY_CALL = """
+import numpy as np, fastffnn
+from fastffnn.training import workspace_rows
+assert fastffnn.__file__.startswith({site!r}), fastffnn.__file__
+workspace_rows(np.array([3, 4, 5]))
+print(json.dumps(compiled))
+"""
+
+
+def _read_only_command():
+    """A function wrapping a command so that it sees a folder read-only."""
+    if os.geteuid() != 0:
+        return lambda folder, command: command
+    if shutil.which("unshare") is None:
+        pytest.skip("running as root, which writes through file modes, without unshare(1) "
+                    "to mount the sources read-only")  # fmt: skip
+
+    def wrapped(folder, command):
+        mount = (f'mount --bind "{folder}" "{folder}" && '
+                 f'mount -o remount,ro,bind "{folder}" "{folder}" && exec "$@"')  # fmt: skip
+        return ["unshare", "--mount", "--propagation", "private", "sh", "-c", mount, "sh",
+                *command]  # fmt: skip
+
+    return wrapped
+
+
+def test_compile_workers_serialize_cache_writes(tmp_path):
+    """The lock is held during each cache write and released after it."""
+    code = """
+import fcntl, os, sys
+import numpy as np
+from numba.core import caching
+from fastffnn import precompile
+lock_path = sys.argv[1]
+held = []
+original = caching.IndexDataCacheFile.save
+def spy(self, key, data):
+    with open(lock_path, "a") as other:
+        try:
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(other, fcntl.LOCK_UN)
+            held.append(False)
+        except BlockingIOError:
+            held.append(True)
+    return original(self, key, data)
+caching.IndexDataCacheFile.save = spy
+with precompile._serialized_cache_writes(lock_path):
+    from fastffnn.training import workspace_rows
+    workspace_rows(np.array([3, 4, 5]))
+assert caching.IndexDataCacheFile.save is spy
+print(held)
+"""
+    out = run_python(code, tmp_path / "lock", env={"NUMBA_CACHE_DIR": str(tmp_path / "c")})
+    assert out.strip() == "[True]"
