@@ -12,6 +12,11 @@ import sys
 
 import numba
 
+from fastffnn import _cache
+
+# before any kernel is decorated: numba picks a function's cache locator then
+_cache.install()
+
 # Only "contract" (fused multiply-add). "reassoc" and "arcp" made machine code
 # loaded from the cache differ by an ulp from freshly compiled code, so two
 # processes trained to different bits; nothing here needs them to vectorize.

@@ -1,6 +1,6 @@
 """Compile everything a user can call into numba's on-disk cache, in parallel.
 
-``python -m fastffnn compile`` runs :data:`WORKLOADS`: tiny calls of the
+``python -m fastffnn compile`` runs :func:`run_workload`, tiny calls of the
 public API (both estimators; adam, sgd, lbfgs; early stopping, partial_fit,
 predict, predict_proba, jacobian in both modes, check_gradients) for every
 dtype and kind of input, one group per worker process. A later process (a
@@ -103,7 +103,7 @@ def _worker(dtype, kind):
 
 
 def compile_all(jobs=None, out=sys.stdout):
-    """Run every group of :data:`WORKLOADS` in ``jobs`` worker processes
+    """Run :func:`run_workload` for every group of :data:`GROUPS` in ``jobs`` worker processes
     (default: one per core, at most one per group); returns the seconds taken.
 
     Workers inherit the environment, so ``NUMBA_CACHE_DIR``,

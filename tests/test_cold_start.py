@@ -167,3 +167,23 @@ print(held)
 """
     out = run_python(code, tmp_path / "lock", env={"NUMBA_CACHE_DIR": str(tmp_path / "c")})
     assert out.strip() == "[True]"
+
+
+def test_editing_any_source_file_invalidates_every_cached_function(tmp_path):
+    """numba keys a cached function by its own file only, but the machine code
+    inlines callees from other files: fastffnn's key covers the whole package."""
+    site = tmp_path / "site"
+    shutil.copytree(Path(fastffnn.__file__).parent, site / "fastffnn",
+                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    call = "import json\n" + COUNT_COMPILES + READ_ONLY_CALL.format(site=str(site))
+    env = {"PYTHONPATH": str(site), "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+
+    def compiled():
+        return json.loads(run_python(call, env=env, cwd=tmp_path).splitlines()[-1])
+
+    assert compiled() == ["workspace_rows"]
+    assert compiled() == []
+    with open(site / "fastffnn" / "kernels" / "activations.py", "a") as file:
+        file.write("\n# an edit in another file than training.py\n")
+    assert compiled() == ["workspace_rows"]
+    assert compiled() == []
