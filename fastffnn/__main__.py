@@ -457,7 +457,19 @@ def build_parser():
     train_parser.add_argument(
         "--activation",
         default="relu",
-        choices=["relu", "tanh", "logistic", "identity"],
+        choices=[
+            "relu",
+            "tanh",
+            "logistic",
+            "identity",
+            "leaky_relu",
+            "elu",
+            "selu",
+            "gelu",
+            "silu",
+            "softplus",
+            "mish",
+        ],
         help="hidden activation (default: relu)",
     )
     train_parser.add_argument(

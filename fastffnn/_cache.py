@@ -21,7 +21,7 @@ import warnings
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def package_stamp():
     """SHA-256 of every ``.py`` file under the package, with its relative path."""
     digest = hashlib.sha256()

@@ -6,11 +6,13 @@ accuracy for early stopping, ``predict_proba``. Everything else is
 ``fastffnn.estimator.BaseFFNN``.
 """
 
+from numbers import Real
+
 import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import compute_sample_weight
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 
@@ -42,6 +44,13 @@ class FFNNClassifier(ClassifierMixin, BaseFFNN):
         and restore the best weights.
     class_weight : dict, "balanced" or None, default=None
         Weights per class, multiplied into ``sample_weight`` (not for multi-label).
+    label_smoothing : float in [0, 1), default=0.0
+        Train on smoothed targets (MATH.md L1): ``(1 - eps) y + eps / K`` for
+        K classes with softmax, ``(1 - eps) y + eps / 2`` for each logistic
+        output (two classes, multi-label), as PyTorch's
+        ``CrossEntropyLoss(label_smoothing=eps)``. ``loss_`` is the
+        cross-entropy against the smoothed targets; validation scores and
+        ``score`` use the true labels.
     Attributes
     ----------
     classes_ : ndarray or list of ndarray
@@ -78,6 +87,7 @@ class FFNNClassifier(ClassifierMixin, BaseFFNN):
     _parameter_constraints: dict = {
         **BaseFFNN._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
     }
 
     def __init__(
@@ -108,6 +118,10 @@ class FFNNClassifier(ClassifierMixin, BaseFFNN):
         max_fun=15000,
         class_weight=None,
         dtype=None,
+        dropout=0.0,
+        weight_decay=0.0,
+        warmup_iter=0,
+        label_smoothing=0.0,
     ):
         super().__init__(
             hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
@@ -117,8 +131,10 @@ class FFNNClassifier(ClassifierMixin, BaseFFNN):
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, dtype=dtype,
+            dropout=dropout, weight_decay=weight_decay, warmup_iter=warmup_iter,
         )  # fmt: skip
         self.class_weight = class_weight
+        self.label_smoothing = label_smoothing
 
     @available_if(_stochastic)
     @_fit_context(prefer_skip_nested_validation=True)
@@ -148,7 +164,7 @@ class FFNNClassifier(ClassifierMixin, BaseFFNN):
         # the binarized targets as booleans, so the split, the model and the
         # error for a class too small are MLPClassifier's
         binary = Y.shape[1] == 1 and self._label_binarizer.y_type_ == "binary"
-        return Y.astype(bool) if binary else None
+        return Y > 0.5 if binary else None  # > 0.5: the targets may be smoothed (L1)
 
     def _target_weights(self, s, y, dtype):
         if self.class_weight is None:
@@ -160,6 +176,17 @@ class FFNNClassifier(ClassifierMixin, BaseFFNN):
         return s
 
     def _encode_targets(self, y, classes, incremental, keep_weights, dtype):
+        """``_one_hot_targets`` smoothed by ``label_smoothing`` (L1): softmax
+        targets ``(1 - eps) Y + eps / K``, logistic ones ``(1 - eps) Y + eps / 2``."""
+        Y = self._one_hot_targets(y, classes, incremental, keep_weights, dtype)
+        eps = float(self.label_smoothing)
+        if eps > 0:
+            share = eps / Y.shape[1] if self._label_binarizer.y_type_ == "multiclass" else eps / 2
+            Y *= dtype(1 - eps)
+            Y += dtype(share)
+        return Y
+
+    def _one_hot_targets(self, y, classes, incremental, keep_weights, dtype):
         """Class labels one-hot (one column for two classes), or a multi-label
         indicator matrix, in ``dtype``; records ``classes_`` on a new fit."""
         target = type_of_target(y, input_name="y")

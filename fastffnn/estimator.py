@@ -38,13 +38,16 @@ from sklearn.utils.validation import (
 
 from fastffnn.kernels.activations import ACTIVATION_CODES
 from fastffnn.kernels.inputs import compiled_input
-from fastffnn.network import glorot_parameters, pack_parameters, parameter_views
+from fastffnn.network import initial_parameters, pack_parameters, parameter_views
 from fastffnn.solvers import EpochRunner, OptimizerState, minimize_lbfgs
 from fastffnn.threads import within_share
 from fastffnn.training import PREDICT_BLOCK, predict_rows
 
-#: Hidden activations (scikit-learn's four and "sigmoid" for "logistic").
-HIDDEN_ACTIVATIONS = ("identity", "logistic", "sigmoid", "tanh", "relu")
+#: Hidden activations: scikit-learn's four, "sigmoid" for "logistic", and A5-A11.
+HIDDEN_ACTIVATIONS = (
+    "identity", "logistic", "sigmoid", "tanh", "relu",
+    "leaky_relu", "elu", "selu", "gelu", "silu", "softplus", "mish",
+)  # fmt: skip
 _FAST_PATH_MAX_ELEMENTS = 4096  # predict inputs this small skip the full validation
 #: Sparse X accepted (as scikit-learn's MLP estimators); CSC is converted to CSR.
 SPARSE_FORMATS = ["csr", "csc"]
@@ -55,17 +58,32 @@ SPARSE_FORMATS = ["csr", "csc"]
 SHARED_PARAMETERS = """\
     hidden_layer_sizes : array-like of int or int, default=(100,)
         Units of each hidden layer.
-    activation : {"identity", "logistic", "tanh", "relu"} or list of them, default="relu"
-        Hidden activation; a list gives one per hidden layer ("sigmoid" is
-        accepted for "logistic").
+    activation : str or list of str, default="relu"
+        Hidden activation: scikit-learn's "identity", "logistic" ("sigmoid"),
+        "tanh", "relu", or "leaky_relu" (slope 0.01), "elu", "selu", "gelu"
+        (the exact erf form), "silu", "softplus", "mish" (MATH.md A5-A11); a
+        list gives one per hidden layer. Weights are initialized by the rule
+        of each layer's activation: Glorot uniform as scikit-learn for its
+        four (which keeps MLPClassifier's results), He normal
+        ``N(0, 2 / fan_in)`` for leaky_relu, elu, gelu, silu, softplus and
+        mish, LeCun normal ``N(0, 1 / fan_in)`` for selu, biases 0 for both;
+        the output layer follows the last hidden layer.
     solver : {"adam", "sgd", "lbfgs"}, default="adam"
         Weight optimizer; lbfgs is full-batch scipy L-BFGS-B.
     alpha : float, default=0.0001
         L2 penalty strength (MATH.md R1).
     batch_size : int or "auto", default="auto"
         Mini-batch size; "auto" is ``min(200, n_samples)``.
-    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
-        SGD learning-rate schedule.
+    learning_rate : {"constant", "invscaling", "adaptive", "cosine"}, default="constant"
+        Learning-rate schedule. "constant", "invscaling" and "adaptive" are
+        scikit-learn's, for sgd only (adam ignores them, as scikit-learn's
+        does). "cosine" (MATH.md S1), for adam and sgd, decays the rate from
+        ``learning_rate_init`` to 0 along half a cosine over ``max_iter``
+        epochs, step by step, after ``warmup_iter`` epochs of linear warm-up.
+        Early stopping may end training before the rate reaches 0. A
+        ``warm_start`` fit restarts the schedule; successive ``partial_fit``
+        calls continue it, ``max_iter`` calls spanning the whole cosine, after
+        which the rate stays 0 (the weights stop changing).
     learning_rate_init : float, default=0.001
         Initial learning rate (adam, sgd).
     power_t : float, default=0.5
@@ -96,6 +114,23 @@ SHARED_PARAMETERS = """\
         Epochs without ``tol`` improvement before stopping.
     max_fun : int, default=15000
         Maximum loss evaluations (lbfgs).
+    dropout : float in [0, 1) or list of them, default=0.0
+        Inverted dropout on the hidden activations during training (MATH.md
+        D1): each unit of each example is zeroed with this probability at
+        every step and the kept ones scaled by ``1 / (1 - rate)``; a list
+        gives one rate per hidden layer. Prediction, ``score`` and the
+        validation score of early stopping use the whole network. The masks
+        are a function of ``random_state``, the step and the example, so a
+        seed trains to the same bits on any number of threads. adam and sgd
+        only.
+    weight_decay : float, default=0.0
+        Decoupled weight decay (AdamW / SGDW, MATH.md W1): after each update,
+        every weight (not bias) shrinks by ``learning_rate * weight_decay``
+        times itself, independently of ``alpha``'s L2 term, which goes
+        through the gradient (and Adam's scaling). adam and sgd only.
+    warmup_iter : int, default=0
+        Epochs of linear warm-up of ``learning_rate="cosine"`` (MATH.md S1),
+        at most ``max_iter``.
     dtype : {"float32", "float64"} or None, default=None
         Training precision. None follows X: float32 X trains in float32.
         X with values beyond the square root of the largest number of the
@@ -156,7 +191,7 @@ class BaseFFNN(BaseEstimator):
         "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive", "cosine"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -178,6 +213,9 @@ class BaseFFNN(BaseEstimator):
         ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "dtype": [StrOptions({"float32", "float64"}), type, None],
+        "dropout": [Interval(Real, 0, 1, closed="left"), list, tuple],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "warmup_iter": [Interval(Integral, 0, None, closed="left")],
     }
 
     def __init__(
@@ -207,6 +245,9 @@ class BaseFFNN(BaseEstimator):
         n_iter_no_change,
         max_fun,
         dtype,
+        dropout,
+        weight_decay,
+        warmup_iter,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -232,6 +273,9 @@ class BaseFFNN(BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.dtype = dtype
+        self.dropout = dropout
+        self.weight_decay = weight_decay
+        self.warmup_iter = warmup_iter
 
     #: Targets are numbers (regression), not labels: validate_data's y_numeric.
     _numeric_targets = False
@@ -277,6 +321,8 @@ class BaseFFNN(BaseEstimator):
         hidden_activations = self._hidden_activations(len(hidden))
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
+        dropout = self._dropout_rates(len(hidden))
+        self._check_training_options(dropout)
         X, Y, y, s = self._training_data(
             X, y, sample_weight, classes=classes, incremental=incremental, keep_weights=keep_weights
         )
@@ -322,8 +368,8 @@ class BaseFFNN(BaseEstimator):
             self._fit_lbfgs(X, Y, s)
         else:
             if not incremental or getattr(self, "_optimizer", None) is None:
-                self._optimizer = self._new_optimizer(params.size, dtype)
-            self._fit_stochastic(X, Y, y, s, incremental)
+                self._optimizer = self._new_optimizer(params.size, dtype, dropout)
+            self._fit_stochastic(X, Y, y, s, incremental, dropout)
         return self
 
     def _training_data(self, X, y, sample_weight, *, classes, incremental, keep_weights):
@@ -352,16 +398,16 @@ class BaseFFNN(BaseEstimator):
         return sizes, codes
 
     def _initial_parameters(self, sizes, hidden_activations, random_state, dtype):
-        """Glorot-uniform weights drawn as scikit-learn draws them; the output
-        layer's factor follows the last hidden activation, as scikit-learn's
-        follows ``activation``."""
+        """Weights drawn by each layer's activation's rule (``network.initial_parameters``:
+        Glorot uniform as scikit-learn for its activations); the output layer
+        follows the last hidden activation, as scikit-learn's follows ``activation``."""
         init_names = [
             *hidden_activations,
             hidden_activations[-1]
             if hidden_activations
             else (self.activation if isinstance(self.activation, str) else "relu"),
         ]
-        return glorot_parameters(sizes, init_names, random_state, dtype)
+        return initial_parameters(sizes, init_names, random_state, dtype)
 
     def _training_problem(self, X, y, sample_weight=None):
         """What ``fit`` would minimise on ``(X, y, sample_weight)``, without fitting.
@@ -387,7 +433,8 @@ class BaseFFNN(BaseEstimator):
             params = self._initial_parameters(sizes, hidden_activations,
                                               check_random_state(self.random_state),
                                               X.dtype.type)  # fmt: skip
-        return X, Y, s, params, sizes, codes, self._huber_delta(), float(self.alpha)
+        dropout = self._dropout_rates(len(hidden))
+        return X, Y, s, params, sizes, codes, self._huber_delta(), float(self.alpha), dropout
 
     def _huber_delta(self):
         return 0.0
@@ -395,7 +442,7 @@ class BaseFFNN(BaseEstimator):
     def _target_weights(self, s, y, dtype):
         return s
 
-    def _fit_stochastic(self, X, Y, y, s, incremental):
+    def _fit_stochastic(self, X, Y, y, s, incremental, dropout):
         params = self._params
         self.n_iter_ = 0  # as scikit-learn: n_iter_ counts this call's epochs (1 for partial_fit)
         X_val = y_val = s_val = None
@@ -412,7 +459,8 @@ class BaseFFNN(BaseEstimator):
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
         runner = EpochRunner(compiled_input(X, self._dtype), Y, s, params, self._sizes,
                              self._codes, self._huber_delta(),
-                             self.alpha, batch_size, self.shuffle, self._random_state)  # fmt: skip
+                             self.alpha, batch_size, self.shuffle, self._random_state,
+                             dropout)  # fmt: skip
         best_params = params.copy() if self.early_stopping else None
         last_good = params.copy()
         from fastffnn.progress import EpochReporter
@@ -550,14 +598,50 @@ class BaseFFNN(BaseEstimator):
         return (X_train, X_val, np.ascontiguousarray(Y_train), y_val,
                 np.ascontiguousarray(s_train), s_val)  # fmt: skip
 
-    def _new_optimizer(self, n_params, dtype):
+    def _new_optimizer(self, n_params, dtype, dropout):
+        cosine = self.learning_rate == "cosine"
+        # drawn only with dropout, so that without it the shuffles stay scikit-learn's
+        mask_seed = self._random_state.randint(2**31) if dropout.size else 0
         return OptimizerState(
             self.solver, n_params, dtype,
             learning_rate_init=self.learning_rate_init, learning_rate=self.learning_rate,
             power_t=self.power_t, momentum=self.momentum,
             nesterovs_momentum=self.nesterovs_momentum, beta_1=self.beta_1,
-            beta_2=self.beta_2, epsilon=self.epsilon,
+            beta_2=self.beta_2, epsilon=self.epsilon, weight_decay=self.weight_decay,
+            cosine_epochs=self.max_iter if cosine else 0,
+            warmup_epochs=self.warmup_iter if cosine else 0, mask_seed=mask_seed,
         )  # fmt: skip
+
+    def _dropout_rates(self, n_hidden):
+        """D1's rate per hidden layer, float64 (n_hidden,); empty when all are 0."""
+        rates = self.dropout
+        if isinstance(rates, (list, tuple)):
+            if len(rates) != n_hidden:
+                raise ValueError(f"dropout has {len(rates)} rates but there are {n_hidden} "
+                                 "hidden layers; give one rate per hidden layer.")  # fmt: skip
+            for rate in rates:
+                if isinstance(rate, bool) or not isinstance(rate, Real) or not 0 <= rate < 1:
+                    raise ValueError(f"Each dropout rate must be a number in [0, 1); got "
+                                     f"{rate!r}.")  # fmt: skip
+            rates = np.array(rates, dtype=np.float64)
+        else:
+            rates = np.full(n_hidden, float(rates))
+        return rates if np.any(rates > 0) else np.empty(0)
+
+    def _check_training_options(self, dropout):
+        """The options only mini-batch training has, refused for lbfgs."""
+        if self.solver == "lbfgs":
+            for name, used in (("dropout", dropout.size > 0),
+                               ("weight_decay", self.weight_decay > 0)):  # fmt: skip
+                if used:
+                    raise ValueError(f"{name} needs a mini-batch solver ('adam' or 'sgd'); "
+                                     "solver='lbfgs' minimizes one fixed cost (use alpha "
+                                     "for L2 regularization).")  # fmt: skip
+        if self.warmup_iter > 0 and self.learning_rate != "cosine":
+            raise ValueError("warmup_iter is the warm-up of learning_rate='cosine'; got "
+                             f"learning_rate={self.learning_rate!r}.")  # fmt: skip
+        if self.warmup_iter > self.max_iter:
+            raise ValueError(f"warmup_iter={self.warmup_iter} exceeds max_iter={self.max_iter}.")
 
     # ------------------------------------------------------- input handling
 

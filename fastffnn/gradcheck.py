@@ -34,13 +34,20 @@ from sklearn.utils import check_random_state
 
 from fastffnn._jit import serial
 from fastffnn.kernels.costs import general_seed
+from fastffnn.kernels.dropout import dropout_rate, scale_entries, step_key
 from fastffnn.kernels.linear import linear_forward
 from fastffnn.kernels.reductions import ordered_sum
 from fastffnn.kernels.tangents import activation_tangent, contract, linear_tangent_params
-from fastffnn.network import count_parameters, layer_parameters, layer_workspace, workspace_size
+from fastffnn.network import (
+    count_parameters,
+    layer_parameters,
+    layer_workspace,
+    second_slot,
+    workspace_size,
+)
 from fastffnn.solvers import chunk_workspaces
 from fastffnn.threads import thread_limits
-from fastffnn.training import batch_loss_and_gradient, forward, objective
+from fastffnn.training import batch_loss_and_gradient, derivative_input, forward, objective
 
 #: Entries whose gradient is smaller than this (in absolute value, for both the
 #: backpropagated and the numerical value) are left out of the relative errors:
@@ -53,17 +60,19 @@ REL_ERROR_FLOOR = 1e-6
 
 
 @serial
-def full_batch_cost(X, Y, s, params, sizes, codes, delta, alpha, activations):
+def full_batch_cost(X, Y, s, params, sizes, codes, delta, alpha, dropout, key, activations,
+                    masks):  # fmt: skip
     """J (F1-F3, R1, R2) over all of X: ``training.objective``, the cost whose
-    gradient training follows. X: (m, n^[0]); Y: (m, n^[L]); s: (m,)."""
+    gradient training follows, with D1's masks fixed by ``key`` (rows numbered
+    from 0). X: (m, n^[0]); Y: (m, n^[L]); s: (m,)."""
     m = X.shape[0]
-    A_out = forward(X.T, params, sizes, codes, activations, m)
+    A_out = forward(X.T, params, sizes, codes, activations, m, dropout, np.arange(m), key, masks)
     return objective(A_out, Y.T, s, params, sizes, codes, delta, alpha)
 
 
 @serial
-def central_differences(X, Y, s, params, sizes, codes, delta, alpha, indices, h, activations,
-                        out):  # fmt: skip
+def central_differences(X, Y, s, params, sizes, codes, delta, alpha, dropout, key, indices, h,
+                        activations, masks, out):  # fmt: skip
     """``out[q] = (J(p + h e_k) - J(p - h e_k)) / (p_k+ - p_k-)`` for ``k = indices[q]``.
 
     ``params`` is perturbed in place and restored; the denominator is the
@@ -74,17 +83,19 @@ def central_differences(X, Y, s, params, sizes, codes, delta, alpha, indices, h,
         k = indices[q]
         saved = params[k]
         params[k] = saved + h
-        plus = full_batch_cost(X, Y, s, params, sizes, codes, delta, alpha, activations)
+        plus = full_batch_cost(X, Y, s, params, sizes, codes, delta, alpha, dropout, key,
+                               activations, masks)  # fmt: skip
         step = params[k]
         params[k] = saved - h
-        minus = full_batch_cost(X, Y, s, params, sizes, codes, delta, alpha, activations)
+        minus = full_batch_cost(X, Y, s, params, sizes, codes, delta, alpha, dropout, key,
+                                activations, masks)  # fmt: skip
         step -= params[k]
         params[k] = saved
         out[q] = (plus - minus) / step
 
 
 @serial
-def directional_derivative(X, Y, s, params, sizes, codes, delta, alpha, direction,
+def directional_derivative(X, Y, s, params, sizes, codes, delta, alpha, dropout, key, direction,
                            activations, tangents, work, seed):  # fmt: skip
     """Forward mode: ``dot-J`` of the cost along the parameter direction ``direction``.
 
@@ -99,11 +110,14 @@ def directional_derivative(X, Y, s, params, sizes, codes, delta, alpha, directio
     m = X.shape[0]
     L = sizes.size - 1
     A0 = X.T
-    A_out = forward(A0, params, sizes, codes, activations, m)
+    A_out = forward(A0, params, sizes, codes, activations, m, dropout, np.arange(m), key, work)
     dW, db = layer_parameters(direction, sizes, 1)
     dA = layer_workspace(tangents, sizes, 1, m, m)
     linear_forward(dW, db, A0, dA)  # T1 at l = 1
-    activation_tangent(codes[0], layer_workspace(activations, sizes, 1, m, m), dA, dA)  # T2
+    activation_tangent(codes[0], derivative_input(activations, sizes, codes, dropout, 1, m, m),
+                       dA, dA)  # T2  # fmt: skip
+    if dropout_rate(dropout, 1) > 0:  # D1: the tangent of A * M / (1 - p)
+        scale_entries(dA, second_slot(work, sizes, 1, m, m))
     for l in range(2, L + 1):
         W, b = layer_parameters(params, sizes, l)
         dW, db = layer_parameters(direction, sizes, l)
@@ -112,7 +126,10 @@ def directional_derivative(X, Y, s, params, sizes, codes, delta, alpha, directio
         dA = layer_workspace(tangents, sizes, l, m, m)
         scratch = layer_workspace(work, sizes, l, m, m)
         linear_tangent_params(W, dW, db, A_prev, dA_prev, scratch, dA)  # T1
-        activation_tangent(codes[l - 1], layer_workspace(activations, sizes, l, m, m), dA, dA)
+        activation_tangent(codes[l - 1], derivative_input(activations, sizes, codes, dropout, l,
+                                                          m, m), dA, dA)  # fmt: skip
+        if dropout_rate(dropout, l) > 0:
+            scale_entries(dA, second_slot(work, sizes, l, m, m))
     G = seed[: m * sizes[L]].reshape((m, sizes[L])).T
     general_seed(A_out, Y.T, s, codes[L], delta, G)
     total = contract(G, dA)
@@ -146,6 +163,9 @@ class _Problem:
     delta: float
     alpha: float
     fitted: bool
+    #: D1's hidden rates (float64, empty: none) and the fixed mask's key
+    dropout: np.ndarray
+    key: np.uint64
 
     def workspace(self):
         return np.empty(workspace_size(self.sizes, self.X.shape[0]))
@@ -153,7 +173,8 @@ class _Problem:
     def cost(self, params=None):
         params = self.params if params is None else params
         return float(full_batch_cost(self.X, self.Y, self.s, params, self.sizes, self.codes,
-                                     self.delta, self.alpha, self.workspace()))  # fmt: skip
+                                     self.delta, self.alpha, self.dropout, self.key,
+                                     self.workspace(), self.workspace()))  # fmt: skip
 
     def loss_and_gradient(self, alpha=None):
         """The training path's gradient: the full batch cut into chunks as
@@ -166,7 +187,7 @@ class _Problem:
         with thread_limits():
             batch_loss_and_gradient(
                 self.X, self.Y, self.s, self.params, self.sizes, self.codes, self.delta, alpha,
-                activations, deltas, chunk_grads, grads,
+                activations, deltas, chunk_grads, grads, self.dropout, self.key,
             )  # fmt: skip
         return self.cost(), grads
 
@@ -174,7 +195,8 @@ class _Problem:
         seed = np.empty(self.X.shape[0] * int(self.sizes[-1]))
         return float(directional_derivative(
             self.X, self.Y, self.s, self.params, self.sizes, self.codes, self.delta, self.alpha,
-            direction, self.workspace(), self.workspace(), self.workspace(), seed,
+            self.dropout, self.key, direction, self.workspace(), self.workspace(),
+            self.workspace(), seed,
         ))  # fmt: skip
 
 
@@ -185,14 +207,17 @@ def _training_problem(estimator, X, y, sample_weight):
     never modified."""
     fitted = hasattr(estimator, "coefs_")
     model = estimator if fitted else clone(estimator)
-    X, Y, s, params, sizes, codes, delta, alpha = model._training_problem(X, y, sample_weight)
+    X, Y, s, params, sizes, codes, delta, alpha, dropout = model._training_problem(
+        X, y, sample_weight
+    )
     if scipy.sparse.issparse(X):
         # densified: the checker's problems are small, and the sparse input
         # kernels are tested against the dense ones (tests/test_sparse.py)
         X = X.toarray()
     as64 = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa: E731
     return _Problem(as64(X), as64(Y), as64(s), np.array(params, dtype=np.float64), sizes, codes,
-                    float(delta), float(alpha), fitted)  # fmt: skip
+                    float(delta), float(alpha), fitted, np.asarray(dropout, dtype=np.float64),
+                    np.uint64(step_key(np.int64(0), np.int64(0))))  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------
@@ -409,8 +434,8 @@ def compare(problem, gradient, indices, n_directions, epsilon, rng, loss=None):
     values = np.empty(indices.size)
     central_differences(
         problem.X, problem.Y, problem.s, params, problem.sizes, problem.codes, problem.delta,
-        problem.alpha,
-        indices, float(epsilon), problem.workspace(), values,
+        problem.alpha, problem.dropout, problem.key, indices, float(epsilon),
+        problem.workspace(), problem.workspace(), values,
     )  # fmt: skip
     numerical[indices] = values
 

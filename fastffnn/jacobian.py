@@ -33,7 +33,7 @@ from fastffnn.kernels.linear import linear_backward_input
 from fastffnn.kernels.tangents import activation_tangent, basis_direction, linear_tangent
 from fastffnn.network import layer_parameters, layer_workspace, workspace_size
 from fastffnn.threads import thread_limits
-from fastffnn.training import forward
+from fastffnn.training import derivative_input, forward
 
 MODES = ("auto", "forward", "reverse")
 
@@ -54,20 +54,22 @@ def forward_jacobian(X, params, sizes, codes, activations, tangents, seed, capac
     n_samples = X.shape[0]
     n_in = sizes[0]
     L = sizes.size - 1
+    no_dropout, no_ids = np.empty(0), np.empty(0, dtype=np.int64)
     for start in range(0, n_samples, capacity):
         stop = min(start + capacity, n_samples)
         m = stop - start
-        forward(X[start:stop].T, params, sizes, codes, activations, capacity)
+        forward(X[start:stop].T, params, sizes, codes, activations, capacity, no_dropout,
+                no_ids, np.uint64(0), activations)  # fmt: skip
         dA0 = seed[: m * n_in].reshape((m, n_in)).T
         for k in range(n_in):
             basis_direction(k, dA0)
             dA_prev = dA0
             for l in range(1, L + 1):
                 W, b = layer_parameters(params, sizes, l)
-                A = layer_workspace(activations, sizes, l, m, capacity)
+                D = derivative_input(activations, sizes, codes, no_dropout, l, m, capacity)
                 dA = layer_workspace(tangents, sizes, l, m, capacity)
                 linear_tangent(W, dA_prev, dA)  # T1: dot-Z^[l]
-                activation_tangent(codes[l - 1], A, dA, dA)  # T2: dot-A^[l], in place
+                activation_tangent(codes[l - 1], D, dA, dA)  # T2: dot-A^[l], in place
                 dA_prev = dA
             out[start:stop, :, k] = dA_prev.T
 
@@ -85,22 +87,24 @@ def reverse_jacobian(X, params, sizes, codes, activations, deltas, inputs, capac
     n_samples = X.shape[0]
     n_in = sizes[0]
     L = sizes.size - 1
+    no_dropout, no_ids = np.empty(0), np.empty(0, dtype=np.int64)
     for start in range(0, n_samples, capacity):
         stop = min(start + capacity, n_samples)
         m = stop - start
-        forward(X[start:stop].T, params, sizes, codes, activations, capacity)
+        forward(X[start:stop].T, params, sizes, codes, activations, capacity, no_dropout,
+                no_ids, np.uint64(0), activations)  # fmt: skip
         dA0 = inputs[: m * n_in].reshape((m, n_in)).T
         for r in range(sizes[L]):
             dZ = layer_workspace(deltas, sizes, L, m, capacity)
             basis_direction(r, dZ)  # dA^[L] = e_r
-            A = layer_workspace(activations, sizes, L, m, capacity)
-            activation_backward(codes[L - 1], A, dZ, dZ)  # B1: dZ^[L], in place
+            D = derivative_input(activations, sizes, codes, no_dropout, L, m, capacity)
+            activation_backward(codes[L - 1], D, dZ, dZ)  # B1: dZ^[L], in place
             for l in range(L, 1, -1):
                 W, b = layer_parameters(params, sizes, l)
-                A_prev = layer_workspace(activations, sizes, l - 1, m, capacity)
+                D = derivative_input(activations, sizes, codes, no_dropout, l - 1, m, capacity)
                 dA_prev = layer_workspace(deltas, sizes, l - 1, m, capacity)
                 linear_backward_input(dZ, W, dA_prev)  # B4
-                activation_backward(codes[l - 2], A_prev, dA_prev, dA_prev)  # B1
+                activation_backward(codes[l - 2], D, dA_prev, dA_prev)  # B1
                 dZ = dA_prev
             W, b = layer_parameters(params, sizes, 1)
             linear_backward_input(dZ, W, dA0)  # B4 at l = 1: dA^[0]

@@ -48,8 +48,9 @@ def pack_parameters(coefs, intercepts, dtype):
 
 
 def workspace_size(sizes, capacity):
-    """Length of a buffer holding layers 1..L for ``capacity`` examples."""
-    return int(capacity * sum(int(n) for n in sizes[1:]))
+    """Length of a workspace buffer: two slots per layer 1..L for ``capacity``
+    examples (``layer_workspace`` and ``second_slot``)."""
+    return int(2 * capacity * sum(int(n) for n in sizes[1:]))
 
 
 @serial
@@ -82,20 +83,48 @@ def layer_workspace(buffer, sizes, layer, m, capacity):
     return buffer[offset : offset + m * n].reshape((m, n)).T
 
 
-def glorot_parameters(sizes, init_activations, random_state, dtype):
-    """Initial flat parameter buffer, drawn as scikit-learn's MLPClassifier does.
+@serial
+def second_slot(buffer, sizes, layer, m, capacity):
+    """The layer's second (n^[l], m) slot in a workspace buffer, after every
+    layer's first one: an activations buffer keeps there what the layer's B1
+    reads when that is not A^[l] (Z^[l] for A5-A11, A^[l] before dropout),
+    a deltas buffer the layer's dropout mask (D1)."""
+    total = 0
+    for l in range(1, sizes.size):
+        total += sizes[l]
+    return layer_workspace(buffer[capacity * total :], sizes, layer, m, capacity)
 
-    Layer by layer, ``coef`` then ``intercept`` ~ U(-r, r) with
-    ``r = sqrt(factor / (fan_in + fan_out))``, ``factor`` 2 where
-    ``init_activations[l - 1]`` is logistic and 6 otherwise (Glorot & Bengio).
-    MLPClassifier uses its hidden activation for every layer, the output one
-    included: passing the same name L times reproduces its draws from the same
-    ``random_state`` exactly. Draws are float64, then cast.
+
+#: Initialization rule per activation (``initial_parameters``); every other
+#: name (scikit-learn's activations) is Glorot uniform.
+HE_NORMAL = ("leaky_relu", "elu", "gelu", "silu", "softplus", "mish")
+LECUN_NORMAL = ("selu",)
+
+
+def initial_parameters(sizes, init_activations, random_state, dtype):
+    """Initial flat parameter buffer, layer by layer by the rule of
+    ``init_activations[l - 1]``; draws are float64, then cast.
+
+    scikit-learn's activations: Glorot uniform as MLPClassifier draws it,
+    ``coef`` then ``intercept`` ~ U(-r, r), ``r = sqrt(factor / (fan_in +
+    fan_out))``, ``factor`` 2 for logistic and 6 otherwise; MLPClassifier uses
+    its hidden activation for every layer, the output one included, so
+    passing the same name L times reproduces its draws from the same
+    ``random_state`` exactly. He normal (He et al. 2015) for the ReLU-like
+    A5, A6, A8-A11: ``coef ~ N(0, 2 / fan_in)``; LeCun normal for SELU (A7),
+    which its self-normalization assumes: ``coef ~ N(0, 1 / fan_in)``; both
+    with zero biases.
     """
     coefs, intercepts = [], []
     for l in range(1, len(sizes)):
-        factor = 2.0 if init_activations[l - 1] in ("logistic", "sigmoid") else 6.0
+        name = init_activations[l - 1]
         fan_in, fan_out = int(sizes[l - 1]), int(sizes[l])
+        if name in HE_NORMAL or name in LECUN_NORMAL:
+            gain = 2.0 if name in HE_NORMAL else 1.0
+            coefs.append(random_state.normal(0.0, np.sqrt(gain / fan_in), (fan_in, fan_out)))
+            intercepts.append(np.zeros(fan_out))
+            continue
+        factor = 2.0 if name in ("logistic", "sigmoid") else 6.0
         bound = np.sqrt(factor / (fan_in + fan_out))
         coefs.append(random_state.uniform(-bound, bound, (fan_in, fan_out)))
         intercepts.append(random_state.uniform(-bound, bound, fan_out))

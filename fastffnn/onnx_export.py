@@ -24,7 +24,7 @@ import numpy as np
 
 _REGISTERED = False
 
-#: Activation name -> ONNX operator name (identity adds no node).
+#: Activation name -> ONNX operator of one node, or None for no node.
 ONNX_ACTIVATIONS = {
     "relu": "Relu",
     "logistic": "Sigmoid",
@@ -33,6 +33,64 @@ ONNX_ACTIVATIONS = {
     "exp": "Exp",
     "identity": None,
 }
+
+
+def _activate(scope, container, proto, activation, z):
+    """The nodes of ``activation`` applied to variable ``z``; returns the result's name.
+
+    A5-A11 are built from elementary operators (Max, Min, Where, Exp, Log,
+    Sigmoid, Tanh, Erf) rather than LeakyRelu, Elu, Selu, Softplus, Gelu
+    (opset 20) or Mish (opset 18): onnxruntime implements those in float32
+    only. It has no double Erf either, so GELU's erf runs in float32 in a
+    double graph (the only part of a double model computed in float32).
+    """
+
+    def node(op, inputs, **attributes):
+        output = scope.get_unique_variable_name(op.lower())
+        container.add_node(op, inputs, output, name=scope.get_unique_operator_name(op),
+                           **attributes)  # fmt: skip
+        return output
+
+    def constant(value):
+        name = scope.get_unique_variable_name("c")
+        container.add_initializer(name, proto, [], [value])
+        return name
+
+    def expm1_negative(z):  # exp(min(z, 0)) - 1: ELU's branch for z <= 0
+        return node("Sub", [node("Exp", node("Min", [z, constant(0.0)])), constant(1.0)])
+
+    def softplus(z):  # max(z, 0) + log(1 + exp(-|z|)): no overflow
+        tail = node("Log", node("Add", [constant(1.0), node("Exp", node("Neg", node("Abs", z)))]))
+        return node("Add", [node("Max", [z, constant(0.0)]), tail])
+
+    positive = lambda z: node("Greater", [z, constant(0.0)])  # noqa: E731
+    if activation in ONNX_ACTIVATIONS:
+        op = ONNX_ACTIVATIONS[activation]
+        return z if op is None else node(op, z, **({"axis": 1} if op == "Softmax" else {}))
+    if activation == "leaky_relu":  # max(z, 0.01 z), as the slope is below 1
+        return node("Max", [z, node("Mul", [z, constant(0.01)])])
+    if activation in ("elu", "selu"):
+        scale, alpha = (1.0507009873554805, 1.6732632423543772) if activation == "selu" else (1, 1)
+        negative = node("Mul", [expm1_negative(z), constant(scale * alpha)])
+        return node("Where", [positive(z), node("Mul", [z, constant(scale)]), negative])
+    if activation == "softplus":
+        return softplus(z)
+    if activation == "silu":  # z sigma(z)
+        return node("Mul", [z, node("Sigmoid", z)])
+    if activation == "mish":  # z tanh(softplus(z))
+        return node("Mul", [z, node("Tanh", softplus(z))])
+    if activation == "gelu":  # z (1 + erf(z / sqrt 2)) / 2
+        from skl2onnx.proto import onnx_proto
+
+        scaled = node("Mul", [z, constant(0.7071067811865476)])
+        if proto == onnx_proto.TensorProto.DOUBLE:
+            erf = node("Cast", node("Erf", node("Cast", scaled, to=onnx_proto.TensorProto.FLOAT)),
+                       to=proto)  # fmt: skip
+        else:
+            erf = node("Erf", scaled)
+        half = node("Mul", [z, constant(0.5)])
+        return node("Mul", [half, node("Add", [erf, constant(1.0)])])
+    raise ValueError(f"No ONNX conversion for activation {activation!r}.")
 
 
 def _forward(scope, operator, container):
@@ -60,12 +118,7 @@ def _forward(scope, operator, container):
         name = scope.get_unique_variable_name("z")
         container.add_node("Add", [product, biases], name,
                            name=scope.get_unique_operator_name("Add"))  # fmt: skip
-        if ONNX_ACTIVATIONS[activation] is not None:
-            activated = scope.get_unique_variable_name("a")
-            axis = {"axis": 1} if activation == "softmax" else {}
-            container.add_node(ONNX_ACTIVATIONS[activation], name, activated,
-                               name=scope.get_unique_operator_name(activation), **axis)  # fmt: skip
-            name = activated
+        name = _activate(scope, container, proto, activation, name)
     return name, proto, dtype
 
 

@@ -114,6 +114,9 @@ class FFNNRegressor(RegressorMixin, BaseFFNN):
         max_fun=15000,
         huber_delta=1.0,
         dtype=None,
+        dropout=0.0,
+        weight_decay=0.0,
+        warmup_iter=0,
     ):
         super().__init__(
             hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
@@ -123,6 +126,7 @@ class FFNNRegressor(RegressorMixin, BaseFFNN):
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, dtype=dtype,
+            dropout=dropout, weight_decay=weight_decay, warmup_iter=warmup_iter,
         )  # fmt: skip
         self.loss = loss
         self.huber_delta = huber_delta

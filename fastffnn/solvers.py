@@ -12,6 +12,9 @@ from fastffnn.network import workspace_size
 from fastffnn.threads import thread_limits
 from fastffnn.training import ADAM, SGD, batch_loss_and_gradient, train_epoch
 
+#: ``dropout`` argument of the compiled passes for no dropout (D1).
+NO_DROPOUT = np.empty(0)
+
 
 class OptimizerState:
     """Adam's moments or SGD's velocity, the Adam step count and the learning rate.
@@ -22,10 +25,15 @@ class OptimizerState:
 
     def __init__(self, solver, n_params, dtype, *, learning_rate_init, learning_rate="constant",
                  power_t=0.5, momentum=0.9, nesterovs_momentum=True, beta_1=0.9,
-                 beta_2=0.999, epsilon=1e-8):  # fmt: skip
+                 beta_2=0.999, epsilon=1e-8, weight_decay=0.0, cosine_epochs=0,
+                 warmup_epochs=0, mask_seed=0):  # fmt: skip
         self.solver = ADAM if solver == "adam" else SGD
         self.moments = np.zeros(2 * n_params if self.solver == ADAM else n_params, dtype=dtype)
         self.t = 0
+        self.steps = 0  # updates so far: the schedule's (S1) and the dropout masks' step
+        self.weight_decay = float(weight_decay)
+        self.cosine_epochs, self.warmup_epochs = int(cosine_epochs), int(warmup_epochs)
+        self.mask_seed = np.int64(mask_seed)
         self.learning_rate_init = float(learning_rate_init)
         self.learning_rate = float(learning_rate_init)
         self.schedule = learning_rate
@@ -34,9 +42,17 @@ class OptimizerState:
         self.nesterov = bool(nesterovs_momentum)
         self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
 
-    def hyperparameters(self):
-        """``[learning_rate, beta_1, beta_2, epsilon, momentum]`` for the compiled step."""
-        return np.array([self.learning_rate, self.beta_1, self.beta_2, self.epsilon, self.momentum])
+    def hyperparameters(self, batches_per_epoch):
+        """``[learning_rate, beta_1, beta_2, epsilon, momentum, weight_decay,
+        cosine_steps, warmup_steps]`` for the compiled epoch
+        (``training.finish_batch``, ``kernels.optimizers.scheduled_rate``):
+        the cosine schedule runs over ``cosine_epochs`` epochs of
+        ``batches_per_epoch`` updates (0: no schedule)."""
+        return np.array([
+            self.learning_rate, self.beta_1, self.beta_2, self.epsilon, self.momentum,
+            self.weight_decay, self.cosine_epochs * batches_per_epoch,
+            self.warmup_epochs * batches_per_epoch,
+        ])  # fmt: skip
 
     def end_epoch(self, samples_seen):
         """SGD's ``invscaling`` schedule: ``lr = lr_init / (samples_seen + 1) ** power_t``."""
@@ -127,7 +143,8 @@ class EpochRunner:
     BLAS runs on one thread during each epoch (``fastffnn.threads``).
     """
 
-    def __init__(self, X, Y, s, params, sizes, codes, delta, alpha, batch_size, shuffle, rng):
+    def __init__(self, X, Y, s, params, sizes, codes, delta, alpha, batch_size, shuffle, rng,
+                 dropout=None):  # fmt: skip
         dtype = params.dtype
         self.X, self.Y, self.s = X, Y, s
         self.params, self.sizes, self.codes = params, sizes, codes
@@ -136,7 +153,10 @@ class EpochRunner:
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.rng = rng
+        # D1's rates of the hidden layers, float64 (L-1,); empty: no dropout
+        self.dropout = np.empty(0) if dropout is None else np.asarray(dropout, dtype=np.float64)
         self.n_samples = count_rows(X)
+        self.batches_per_epoch = -(-self.n_samples // self.batch_size)
         self.order = np.arange(self.n_samples, dtype=np.int64)
         self.grads = np.zeros_like(params)
         self.X_batch = row_buffer(X, self.batch_size)
@@ -157,10 +177,12 @@ class EpochRunner:
         total, optimizer.t = train_epoch(
             self.X, self.Y, self.s, self.order, self.shuffle, self.batch_size,
             self.params, self.sizes, self.codes, self.delta, self.alpha, optimizer.solver,
-            optimizer.hyperparameters(), optimizer.nesterov, optimizer.t, self.grads,
-            optimizer.moments, self.X_batch, self.Y_batch, self.s_batch, self.activations,
-            self.deltas, self.chunk_grads,
+            optimizer.hyperparameters(self.batches_per_epoch), optimizer.nesterov, optimizer.t,
+            np.int64(optimizer.steps), self.grads, optimizer.moments, self.X_batch, self.Y_batch,
+            self.s_batch, self.activations, self.deltas, self.chunk_grads, self.dropout,
+            optimizer.mask_seed,
         )  # fmt: skip
+        optimizer.steps += self.batches_per_epoch
         return total / self.n_samples
 
 
@@ -183,7 +205,20 @@ def minimize_lbfgs(X, Y, s, params, sizes, codes, delta, alpha, *, max_iter, max
     def loss_and_gradient(flat):
         params[:] = flat
         loss = batch_loss_and_gradient(
-            X, Y, s, params, sizes, codes, delta, alpha, activations, deltas, chunk_grads, grads
+            X,
+            Y,
+            s,
+            params,
+            sizes,
+            codes,
+            delta,
+            alpha,
+            activations,
+            deltas,
+            chunk_grads,
+            grads,
+            NO_DROPOUT,
+            np.uint64(0),
         )
         return float(loss), grads.astype(np.float64)
 

@@ -26,7 +26,11 @@ import numpy as np
 from numba import prange
 
 from fastffnn._jit import inlined, kernel, serial
-from fastffnn.kernels.activations import activation_backward, activation_forward
+from fastffnn.kernels.activations import (
+    activation_backward,
+    activation_forward,
+    needs_preactivation,
+)
 from fastffnn.kernels.costs import (
     GRADIENT_BLOCK,
     SQUARED_ERROR,
@@ -35,6 +39,14 @@ from fastffnn.kernels.costs import (
     output_seed,
     squared_norm,
     sum_block_gradients,
+)
+from fastffnn.kernels.dropout import (
+    apply_dropout,
+    copy_entries,
+    dropout_rate,
+    layer_key,
+    scale_entries,
+    step_key,
 )
 from fastffnn.kernels.inputs import (
     empty_row_buffer,
@@ -47,9 +59,9 @@ from fastffnn.kernels.inputs import (
     row_block,
 )
 from fastffnn.kernels.linear import linear_backward_input, linear_backward_params, linear_forward
-from fastffnn.kernels.optimizers import adam_step, sgd_step
+from fastffnn.kernels.optimizers import adam_step, decay_weights, scheduled_rate, sgd_step
 from fastffnn.kernels.reductions import ordered_sum
-from fastffnn.network import layer_parameters, layer_workspace
+from fastffnn.network import layer_parameters, layer_workspace, second_slot
 
 #: Optimizer codes; NO_STEP computes the gradient only.
 ADAM, SGD, NO_STEP = 0, 1, -1
@@ -59,26 +71,64 @@ PREDICT_BLOCK = 256
 
 
 @serial
-def forward(A0, params, sizes, codes, activations, capacity):
-    """F1-F2 through every layer; returns A^[L], a view of ``activations``.
+def forward(A0, params, sizes, codes, activations, capacity, dropout, ids, key, masks):
+    """F1-F2 through every layer, with D1 on the hidden layers whose rate in
+    ``dropout`` is positive; returns A^[L], a view of ``activations``.
 
     A0: (n^[0], m), m <= capacity, dense or sparse (``fastffnn.kernels.inputs``);
     ``activations`` is a workspace buffer (``fastffnn.network.layer_workspace``)
-    that receives every A^[l].
+    that receives every A^[l], and in its second slots what B1 reads instead
+    of A^[l] (``derivative_input``). ``dropout`` (L-1,) holds the hidden
+    layers' rates, empty for none (prediction); ``ids`` (m,) the examples'
+    rows in the training data and ``key`` the step's key
+    (``kernels.dropout.step_key``) choose the masks, which go to the second
+    slots of the workspace ``masks`` for backward.
     """
     m = n_examples(A0)
     first = np.int64(1)  # not a literal 1: that compiles second copies of both callees
     W, b = layer_parameters(params, sizes, first)
     A = layer_workspace(activations, sizes, first, m, capacity)
-    input_layer_forward(W, b, A0, A)
-    activation_forward(codes[0], A, A)
+    Z = A
+    if needs_preactivation(codes[0]):
+        Z = second_slot(activations, sizes, first, m, capacity)
+    input_layer_forward(W, b, A0, Z)
+    activate(activations, A, Z, sizes, codes, first, dropout, ids, key, masks, capacity)
     for l in range(2, sizes.size):
         W, b = layer_parameters(params, sizes, l)
         A_prev = A
         A = layer_workspace(activations, sizes, l, m, capacity)
-        linear_forward(W, b, A_prev, A)
-        activation_forward(codes[l - 1], A, A)
+        Z = A
+        if needs_preactivation(codes[l - 1]):
+            Z = second_slot(activations, sizes, l, m, capacity)
+        linear_forward(W, b, A_prev, Z)
+        activate(activations, A, Z, sizes, codes, l, dropout, ids, key, masks, capacity)
     return A
+
+
+@serial
+def activate(activations, A, Z, sizes, codes, l, dropout, ids, key, masks, capacity):
+    """F2 of layer l, ``A = g(Z)`` (A may be Z), then D1 when its rate is positive.
+
+    With dropout, an activation whose B1 reads A keeps A before the mask in
+    the layer's second slot of ``activations`` (``derivative_input``).
+    """
+    code = codes[l - 1]
+    activation_forward(code, Z, A)
+    rate = dropout_rate(dropout, l)
+    if rate > 0:
+        m = A.shape[1]
+        if not needs_preactivation(code):
+            copy_entries(A, second_slot(activations, sizes, l, m, capacity))
+        apply_dropout(A, second_slot(masks, sizes, l, m, capacity), ids, layer_key(key, l), rate)
+
+
+@serial
+def derivative_input(activations, sizes, codes, dropout, l, m, capacity):
+    """What layer l's B1 (and T2) reads: Z^[l] for A5-A11, A^[l] before
+    dropout when the layer drops out, else A^[l] itself (see ``forward``)."""
+    if needs_preactivation(codes[l - 1]) or dropout_rate(dropout, l) > 0:
+        return second_slot(activations, sizes, l, m, capacity)
+    return layer_workspace(activations, sizes, l, m, capacity)
 
 
 @serial
@@ -100,8 +150,11 @@ def finish_batch(chunk_grads, params, sizes, alpha, weight_total, grads, solver,
     chunk_grads: (C, n_params), may be ``grads`` seen as (1, n_params);
     ``weight_total`` is ``sum s`` of the batch. ``state`` holds Adam's two
     moment vectors or SGD's velocity (first n_params entries); ``hyper`` =
-    [learning_rate, beta_1, beta_2, epsilon, momentum] in float64; ``t`` is
-    the Adam step count of this update (already incremented).
+    [learning_rate, beta_1, beta_2, epsilon, momentum, weight_decay,
+    cosine_steps, warmup_steps] in float64 (``solvers.OptimizerState``),
+    its learning rate this step's; ``t`` is the Adam step count of this update
+    (already incremented). With a positive weight decay the weights (not the
+    biases) then shrink by ``learning_rate * weight_decay`` (W1).
 
     Parallel over fixed blocks of parameters: each block is summed, penalized
     and stepped by one thread while it is in that core's cache, in one
@@ -116,6 +169,7 @@ def finish_batch(chunk_grads, params, sizes, alpha, weight_total, grads, solver,
         step = dtype(hyper[0])
     beta_1, beta_2, epsilon = dtype(hyper[1]), dtype(hyper[2]), dtype(hyper[3])
     momentum = dtype(hyper[4])
+    decay = dtype(hyper[0] * hyper[5])  # W1: eta_t * lambda
     scale = alpha / weight_total
     block_norms = np.empty(gradient_blocks(n), dtype=params.dtype)
     for k in prange(block_norms.size):
@@ -128,6 +182,8 @@ def finish_batch(chunk_grads, params, sizes, alpha, weight_total, grads, solver,
         elif solver == SGD:
             sgd_step(params[start:stop], grads[start:stop], state[start:stop], step, momentum,
                      nesterov)  # fmt: skip
+        if solver != NO_STEP and decay > 0:
+            decay_weights(params, sizes, start, stop, decay)
     if alpha == 0:
         return dtype(0)
     return dtype(0.5) * alpha * ordered_sum(block_norms) / weight_total
@@ -142,7 +198,7 @@ def no_step(params):
     own arguments: literal constants would compile second copies of the
     callees (numba specializes on literals; seconds each).
     """
-    return np.int64(NO_STEP), np.zeros(5), params.size < 0, np.int64(0), params[:0]
+    return np.int64(NO_STEP), np.zeros(8), params.size < 0, np.int64(0), params[:0]
 
 
 @serial
@@ -165,8 +221,9 @@ def objective(A, Y, s, params, sizes, codes, delta, alpha):
 
 @serial
 def backward(A0, Y, s, weight_total, params, sizes, codes, delta, activations, deltas, capacity,
-             grads):  # fmt: skip
-    """B1-B4 seeded with the cost's fused seed (C4, C5-C7; without R1); fills ``grads``.
+             grads, dropout):  # fmt: skip
+    """B1-B4 seeded with the cost's fused seed (C4, C5-C7; without R1), with
+    D1's masks (``forward`` left them in ``deltas``' second slots); fills ``grads``.
 
     A0: (n^[0], m); Y: (n^[L], m); s: (m,); ``weight_total`` is ``sum s`` of the
     whole mini-batch. ``activations`` holds the forward pass of these
@@ -187,25 +244,28 @@ def backward(A0, Y, s, weight_total, params, sizes, codes, delta, activations, d
             linear_backward_params(dZ, A_prev, dW, db)
             dA_prev = layer_workspace(deltas, sizes, l - 1, m, capacity)
             linear_backward_input(dZ, W, dA_prev)
-            activation_backward(codes[l - 2], A_prev, dA_prev, dA_prev)
+            if dropout_rate(dropout, l - 1) > 0:
+                scale_entries(dA_prev, second_slot(deltas, sizes, l - 1, m, capacity))
+            D = derivative_input(activations, sizes, codes, dropout, l - 1, m, capacity)
+            activation_backward(codes[l - 2], D, dA_prev, dA_prev)
         else:
             input_layer_gradient(dZ, A0, dW, db)
 
 
 @inlined
 def chunk_gradient(A0, Y, s, weight_total, params, sizes, codes, delta, activations, deltas,
-                   capacity, grads):  # fmt: skip
+                   capacity, grads, dropout, ids, key):  # fmt: skip
     """Forward (F1-F3) and backward (B1-B4, seeded with C4) over some examples;
     returns their data cost times their ``sum s``, fills ``grads`` (no R1).
 
     A0: (n^[0], m), Y: (n^[L], m), s: (m,), m <= capacity; ``weight_total`` is
     ``sum s`` of the whole batch these examples belong to; ``grads`` is a flat
-    buffer laid out like ``params``.
+    buffer laid out like ``params``; dropout as in ``forward``.
     """
-    A_out = forward(A0, params, sizes, codes, activations, capacity)
+    A_out = forward(A0, params, sizes, codes, activations, capacity, dropout, ids, key, deltas)
     loss = data_cost(A_out, Y, s, codes[sizes.size - 1], delta) * ordered_sum(s)
     backward(A0, Y, s, weight_total, params, sizes, codes, delta, activations, deltas, capacity,
-             grads)  # fmt: skip
+             grads, dropout)  # fmt: skip
     return loss
 
 
@@ -245,7 +305,8 @@ def batch_weight(s, rows):
 
 @kernel
 def chunked_gradients(X, Y, s, rows, X_batch, Y_batch, s_batch, weight_total, params, sizes,
-                      codes, delta, activations, deltas, chunk_grads):  # fmt: skip
+                      codes, delta, activations, deltas, chunk_grads, dropout, ids,
+                      key):  # fmt: skip
     """``chunk_gradient`` of one batch (see ``batch_rows``) cut into fixed
     chunks of examples that run in parallel, each on one thread with
     single-threaded BLAS; returns the summed data cost times ``sum s``.
@@ -253,7 +314,8 @@ def chunked_gradients(X, Y, s, rows, X_batch, Y_batch, s_batch, weight_total, pa
     The batch is cut into C = ``chunk_grads.shape[0]`` equal chunks; chunk c
     uses ``activations[c]`` and ``deltas[c]`` (workspaces for ceil(m_max / C)
     examples) and writes its gradient to ``chunk_grads[c]``. The cut depends
-    only on m and C, never on the number of threads, so results do not either.
+    only on m and C, never on the number of threads, so results do not either;
+    dropout masks depend on ``ids`` (m,), the batch's rows, not on the cut.
     """
     m = rows.size if rows.size > 0 else n_rows(X)
     n_chunks = chunk_grads.shape[0]
@@ -264,13 +326,14 @@ def chunked_gradients(X, Y, s, rows, X_batch, Y_batch, s_batch, weight_total, pa
         chunk_losses[c] = train_chunk(X, Y, s, rows, X_batch, Y_batch, s_batch,
                                       min(c * size, m), min(c * size + size, m), weight_total,
                                       params, sizes, codes, delta, activations[c], deltas[c],
-                                      capacity, chunk_grads[c])  # fmt: skip
+                                      capacity, chunk_grads[c], dropout, ids, key)  # fmt: skip
     return ordered_sum(chunk_losses)
 
 
 @inlined
 def train_chunk(X, Y, s, rows, X_batch, Y_batch, s_batch, start, stop, weight_total, params,
-                sizes, codes, delta, activations, deltas, capacity, grads):  # fmt: skip
+                sizes, codes, delta, activations, deltas, capacity, grads, dropout, ids,
+                key):  # fmt: skip
     """``chunk_gradient`` of examples ``start:stop`` of a batch (see
     ``batch_rows``); an empty range gives a zero gradient."""
     if start == stop:
@@ -279,13 +342,14 @@ def train_chunk(X, Y, s, rows, X_batch, Y_batch, s_batch, start, stop, weight_to
         return params.dtype.type(0)
     X_c, Y_c, s_c = batch_rows(X, Y, s, rows, X_batch, Y_batch, s_batch, start, stop)
     return chunk_gradient(input_columns(X_c), Y_c.T, s_c, weight_total, params, sizes, codes,
-                          delta, activations, deltas, capacity, grads)  # fmt: skip
+                          delta, activations, deltas, capacity, grads, dropout,
+                          ids[start:stop], key)  # fmt: skip
 
 
 @inlined
 def batch_step(X, Y, s, rows, X_batch, Y_batch, s_batch, params, sizes, codes, delta, alpha,
-               activations, deltas, chunk_grads, grads, solver, hyper, nesterov, t,
-               state):  # fmt: skip
+               activations, deltas, chunk_grads, grads, solver, hyper, nesterov, t, state,
+               dropout, ids, key):  # fmt: skip
     """J of one mini-batch and its gradient into ``grads``, then (unless
     ``solver`` is NO_STEP) one optimizer step; returns J before the step.
 
@@ -293,43 +357,49 @@ def batch_step(X, Y, s, rows, X_batch, Y_batch, s_batch, params, sizes, codes, d
     ``activations``, ``deltas`` and ``chunk_grads`` have C rows (workspaces,
     gradients): with C > 1 the batch is split into C chunks trained in
     parallel (``chunked_gradients``); with C = 1 it runs whole on one thread
-    (BLAS may use several). Optimizer arguments as ``finish_batch``.
+    (BLAS may use several). Optimizer arguments as ``finish_batch``; ``ids``
+    (m,) the batch's rows in the training data, ``dropout`` and ``key`` as in
+    ``forward``.
     """
     weight_total = batch_weight(s, rows)
     if chunk_grads.shape[0] > 1:
         loss = chunked_gradients(X, Y, s, rows, X_batch, Y_batch, s_batch, weight_total,
                                  params, sizes, codes, delta, activations, deltas,
-                                 chunk_grads)  # fmt: skip
+                                 chunk_grads, dropout, ids, key)  # fmt: skip
     else:
         m = rows.size if rows.size > 0 else n_rows(X)
         capacity = activations.shape[1] // workspace_rows(sizes)
         # np.int64(0), not 0: a literal argument compiles another train_chunk
         loss = train_chunk(X, Y, s, rows, X_batch, Y_batch, s_batch, np.int64(0), m,
                            weight_total, params, sizes, codes, delta, activations[0], deltas[0],
-                           capacity, chunk_grads[0])  # fmt: skip
+                           capacity, chunk_grads[0], dropout, ids, key)  # fmt: skip
     return loss / weight_total + finish_batch(chunk_grads, params, sizes, alpha, weight_total,
                                               grads, solver, hyper, nesterov, t, state)  # fmt: skip
 
 
 @serial
 def batch_loss_and_gradient(X, Y, s, params, sizes, codes, delta, alpha, activations, deltas,
-                            chunk_grads, grads):  # fmt: skip
+                            chunk_grads, grads, dropout, key):  # fmt: skip
     """J over all of X, Y, s (C-ordered rows, used in place) and its gradient
-    into ``grads``; returns J. Workspaces as ``batch_step``; L-BFGS's entry."""
+    into ``grads``; returns J. Workspaces as ``batch_step``; L-BFGS's entry
+    (``dropout`` empty) and the gradient checker's (a fixed dropout mask:
+    ``key``, rows numbered from 0)."""
     no_rows = np.empty(0, dtype=np.int64)
+    ids = np.arange(n_rows(X))
     solver, hyper, nesterov, t, state = no_step(params)
     return batch_step(X, Y, s, no_rows, empty_row_buffer(X), Y, s, params, sizes, codes, delta,
                       alpha, activations, deltas, chunk_grads, grads, solver, hyper, nesterov, t,
-                      state)  # fmt: skip
+                      state, dropout, ids, key)  # fmt: skip
 
 
 @serial
 def workspace_rows(sizes):
-    """Entries per example in a workspace: ``n^[1] + ... + n^[L]``."""
+    """Entries per example in a workspace: two slots of ``n^[1] + ... + n^[L]``
+    (``fastffnn.network.workspace_size``)."""
     total = 0
     for l in range(1, sizes.size):
         total += sizes[l]
-    return total
+    return 2 * total
 
 
 @serial
@@ -349,6 +419,7 @@ def train_epoch(
     hyper,
     nesterov,
     t,
+    step,
     grads,
     state,
     X_batch,
@@ -357,36 +428,48 @@ def train_epoch(
     activations,
     deltas,
     chunk_grads,
+    dropout,
+    seed,
 ):
     """One epoch of mini-batch training; returns ``(summed batch loss * m, t)``.
 
     With ``shuffle``, batches are the examples ``order`` (n_samples,) in
     turn, a permutation the caller draws (numpy's ``Generator.shuffle``,
     done in Python: compiling numba's copy of it cost 5 s of the first fit);
-    otherwise batches are read straight from X without copying. ``X_batch``, ``Y_batch``
+    otherwise ``order`` is ``0..n_samples-1`` and batches are read straight
+    from X without copying. ``X_batch``, ``Y_batch``
     and ``s_batch`` hold ``batch_size`` examples; ``activations``, ``deltas``
     and ``chunk_grads`` are laid out for ``batch_loss_and_gradient``;
     ``grads`` and ``state`` are preallocated too, so an epoch allocates nothing
-    of the size of X.
+    of the size of X. ``hyper`` is ``finish_batch``'s, its learning rate
+    replaced per step by ``kernels.optimizers.scheduled_rate`` (S1); ``step``
+    numbers this epoch's first update since the fit began; ``dropout``
+    (L-1,) holds the hidden layers' rates (D1, empty for none) and ``seed``
+    the fit's mask seed.
     """
     n_samples = n_rows(X)
     total = 0.0
+    rates = hyper.copy()
     for start in range(0, n_samples, batch_size):
         stop = min(start + batch_size, n_samples)
         m = stop - start
         if solver == ADAM:
             t += 1
+        rates[0] = scheduled_rate(hyper, step)
+        key = step_key(seed, step)
+        step += 1
         if shuffle:
             loss = batch_step(
                 X, Y, s, order[start:stop], X_batch, Y_batch, s_batch, params, sizes, codes,
-                delta, alpha, activations, deltas, chunk_grads, grads, solver, hyper, nesterov, t,
-                state,
+                delta, alpha, activations, deltas, chunk_grads, grads, solver, rates, nesterov, t,
+                state, dropout, order[start:stop], key,
             )  # fmt: skip
         else:
             loss = batch_step(
                 row_block(X, start, stop), Y[start:stop], s[start:stop], order[:0], X_batch,
                 Y_batch, s_batch, params, sizes, codes, delta, alpha, activations, deltas,
-                chunk_grads, grads, solver, hyper, nesterov, t, state,
+                chunk_grads, grads, solver, rates, nesterov, t, state, dropout,
+                order[start:stop], key,
             )  # fmt: skip
         total += float(loss) * m
     return total, t
@@ -418,7 +501,18 @@ def predict_block(X, params, sizes, codes, start, stop, out):
     """A^[L] of rows ``start:stop`` of X into the same rows of ``out``."""
     m = stop - start
     activations = np.empty(m * workspace_rows(sizes), dtype=params.dtype)
-    A_out = forward(input_columns(row_block(X, start, stop)), params, sizes, codes, activations, m)
+    A_out = forward(
+        input_columns(row_block(X, start, stop)),
+        params,
+        sizes,
+        codes,
+        activations,
+        m,
+        np.empty(0),
+        np.empty(0, dtype=np.int64),
+        np.uint64(0),
+        activations,
+    )
     # element loops, not a slice assignment (see batch_rows)
     for i in range(m):
         for j in range(A_out.shape[0]):

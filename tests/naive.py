@@ -13,6 +13,7 @@ of ``A`` in the costs and general seeds (the rule documented in
 """
 
 import numpy as np
+import scipy.special
 
 # ---------------------------------------------------------------------------
 # Forward propagation (F1, F2) and the activations (A0-A4)
@@ -102,6 +103,81 @@ def softmax_backward_jacobian(Z, dA):
     return dZ
 
 
+# A5-A11, with scipy's special functions (ndtr, expit, log_expit): written
+# independently of the kernels' own overflow-safe forms.
+LEAKY_SLOPE = 0.01
+SELU_LAMBDA, SELU_ALPHA = 1.0507009873554805, 1.6732632423543772
+
+
+def leaky_relu(Z):
+    """A5: g = z if z > 0 else 0.01 z."""
+    return np.where(Z > 0, Z, LEAKY_SLOPE * Z)
+
+
+def leaky_relu_backward(Z, dA):
+    return dA * np.where(Z > 0, 1.0, LEAKY_SLOPE)
+
+
+def elu(Z):
+    """A6: g = z if z > 0 else exp(z) - 1."""
+    return np.where(Z > 0, Z, np.expm1(np.minimum(Z, 0)))
+
+
+def elu_backward(Z, dA):
+    return dA * np.where(Z > 0, 1.0, np.exp(np.minimum(Z, 0)))
+
+
+def selu(Z):
+    """A7: g = lambda (z if z > 0 else alpha (exp(z) - 1))."""
+    return SELU_LAMBDA * np.where(Z > 0, Z, SELU_ALPHA * np.expm1(np.minimum(Z, 0)))
+
+
+def selu_backward(Z, dA):
+    return dA * SELU_LAMBDA * np.where(Z > 0, 1.0, SELU_ALPHA * np.exp(np.minimum(Z, 0)))
+
+
+def gelu(Z):
+    """A8: g = z Phi(z), Phi the standard normal CDF (exact, not the tanh approximation)."""
+    return Z * scipy.special.ndtr(Z)
+
+
+def gelu_backward(Z, dA):
+    """g' = Phi(z) + z phi(z)."""
+    return dA * (scipy.special.ndtr(Z) + Z * np.exp(-0.5 * Z * Z) / np.sqrt(2 * np.pi))
+
+
+def silu(Z):
+    """A9: g = z sigma(z)."""
+    return Z * scipy.special.expit(Z)
+
+
+def silu_backward(Z, dA):
+    """g' = sigma(z) (1 + z (1 - sigma(z)))."""
+    s = scipy.special.expit(Z)
+    return dA * s * (1 + Z * scipy.special.expit(-Z))
+
+
+def softplus(Z):
+    """A10: g = log(1 + exp(z))."""
+    return np.logaddexp(0.0, Z)
+
+
+def softplus_backward(Z, dA):
+    """g' = sigma(z)."""
+    return dA * scipy.special.expit(Z)
+
+
+def mish(Z):
+    """A11: g = z tanh(softplus(z))."""
+    return Z * np.tanh(softplus(Z))
+
+
+def mish_backward(Z, dA):
+    """g' = t + z sigma(z) (1 - t^2), t = tanh(softplus(z))."""
+    t = np.tanh(softplus(Z))
+    return dA * (t + Z * scipy.special.expit(Z) * (1 - t * t))
+
+
 #: Activation name -> (forward g, backward taking Z). "logistic" is scikit-learn's name for A2.
 ACTIVATIONS = {
     "identity": (identity, identity_backward),
@@ -110,7 +186,22 @@ ACTIVATIONS = {
     "tanh": (tanh, tanh_backward),
     "softmax": (softmax, softmax_backward),
     "exp": (exp, exp_backward),
+    "leaky_relu": (leaky_relu, leaky_relu_backward),
+    "elu": (elu, elu_backward),
+    "selu": (selu, selu_backward),
+    "gelu": (gelu, gelu_backward),
+    "silu": (silu, silu_backward),
+    "softplus": (softplus, softplus_backward),
+    "mish": (mish, mish_backward),
 }
+
+#: The activations whose backward kernel reads Z, not A (MATH.md: "these need Z").
+READS_Z = ("leaky_relu", "elu", "selu", "gelu", "silu", "softplus", "mish")
+
+
+def dropout_masks(rates, keep):
+    """D1's ``M / (1 - p)`` per layer from boolean keep matrices (None: no dropout)."""
+    return [None if p == 0 else k / (1 - p) for p, k in zip(rates, keep, strict=True)]
 
 
 # ---------------------------------------------------------------------------
@@ -255,40 +346,48 @@ def l2_gradient(W, alpha, s_sum):
 # ---------------------------------------------------------------------------
 
 
-def forward(A0, Ws, bs, activations):
-    """F1-F2 through layers 1..L. Returns (Zs, As), As[0] = A0, Zs[0] = None."""
+def forward(A0, Ws, bs, activations, masks=None):
+    """F1-F2 through layers 1..L, with D1 when ``masks`` gives layer l's
+    ``M / (1 - p)`` as ``masks[l - 1]`` (None: no dropout on that layer).
+    Returns (Zs, As), As[0] = A0, Zs[0] = None; As hold the dropped-out activations."""
     Zs, As = [None], [A0]
-    for W, b, name in zip(Ws, bs, activations, strict=True):
+    for l, (W, b, name) in enumerate(zip(Ws, bs, activations, strict=True), start=1):
         g = ACTIVATIONS[name][0]
         Z = linear_forward(W, b, As[-1])
         Zs.append(Z)
-        As.append(g(Z))
+        A = g(Z)
+        if masks is not None and masks[l - 1] is not None:
+            A = A * masks[l - 1]  # D1
+        As.append(A)
     return Zs, As
 
 
-def cost(A0, Y, Ws, bs, activations, alpha=0.0, s=None, cost_name=None):
+def cost(A0, Y, Ws, bs, activations, alpha=0.0, s=None, cost_name=None, masks=None):
     """F3 with R1 and R2: the output's cost (``cost_name``, by default the one named by the
-    output activation: C1-C3) plus the L2 penalty."""
+    output activation: C1-C3) plus the L2 penalty; ``masks`` as in :func:`forward`."""
     s = _weights(s, A0.shape[1])
-    _, As = forward(A0, Ws, bs, activations)
+    _, As = forward(A0, Ws, bs, activations, masks)
     J = COSTS[cost_name or activations[-1]][0](As[-1], Y, s)
     return J + l2_penalty(Ws, alpha, s.sum())
 
 
-def backprop(A0, Y, Ws, bs, activations, alpha=0.0, s=None, cost_name=None):
+def backprop(A0, Y, Ws, bs, activations, alpha=0.0, s=None, cost_name=None, masks=None):
     """B1-B4 seeded with the general dA^[L] of the cost (not a fused seed), plus R1's
-    gradient; ``cost_name`` as in :func:`cost`.
+    gradient; ``cost_name`` as in :func:`cost`; with D1 (``masks`` as in
+    :func:`forward`) B1 of a dropped-out layer is ``dZ = g'(Z) * (dA * mask)``.
 
     Returns (J, dWs, dbs), one dW^[l] (n^[l], n^[l-1]) and db^[l] per layer.
     """
     s = _weights(s, A0.shape[1])
     L = len(Ws)
-    Zs, As = forward(A0, Ws, bs, activations)
+    Zs, As = forward(A0, Ws, bs, activations, masks)
     J_out, seed = COSTS[cost_name or activations[-1]]
     J = J_out(As[L], Y, s) + l2_penalty(Ws, alpha, s.sum())
     dA = seed(As[L], Y, s)
     dWs, dbs = [None] * L, [None] * L
     for l in range(L, 0, -1):
+        if masks is not None and masks[l - 1] is not None:
+            dA = dA * masks[l - 1]  # D1
         dZ = ACTIVATIONS[activations[l - 1]][1](Zs[l], dA)  # B1
         dW, db = linear_backward_params(dZ, As[l - 1])  # B2, B3
         dWs[l - 1] = dW + l2_gradient(Ws[l - 1], alpha, s.sum())  # R1

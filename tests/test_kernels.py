@@ -16,6 +16,7 @@ import pytest
 
 from fastffnn import network, training
 from fastffnn.kernels import activations, costs, linear, optimizers
+from fastffnn.kernels import dropout as dropout_kernels
 
 DTYPES = [np.float32, np.float64]
 
@@ -38,8 +39,9 @@ LINEAR_SHAPES = [
     (4, 300, 5),
 ]
 
-ACTIVATION_NAMES = ["identity", "relu", "logistic", "tanh", "softmax", "exp"]
-HIDDEN_ACTIVATIONS = ["identity", "relu", "logistic", "tanh"]
+NEW_ACTIVATIONS = ["leaky_relu", "elu", "selu", "gelu", "silu", "softplus", "mish"]  # A5-A11
+ACTIVATION_NAMES = ["identity", "relu", "logistic", "tanh", "softmax", "exp", *NEW_ACTIVATIONS]
+HIDDEN_ACTIVATIONS = ["identity", "relu", "logistic", "tanh", *NEW_ACTIVATIONS]
 
 KERNELS = {
     "identity": (activations.identity_forward, activations.identity_backward),
@@ -48,7 +50,17 @@ KERNELS = {
     "tanh": (activations.tanh_forward, activations.tanh_backward),
     "softmax": (activations.softmax_forward, activations.softmax_backward),
     "exp": (activations.exp_forward, activations.exp_backward),
+    **{
+        name: (getattr(activations, f"{name}_forward"), getattr(activations, f"{name}_backward"))
+        for name in NEW_ACTIVATIONS
+    },
 }
+
+
+def backward_input(name, Z, A):
+    """What the backward kernel of ``name`` reads: Z for A5-A11, A for the others."""
+    return Z if name in naive.READS_Z else A
+
 
 #: Output layer + cost: (output activation, n^[L], target kind, cost). C1-C3, C5-C7 of MATH.md.
 OUTPUTS = {
@@ -170,10 +182,11 @@ def test_activation_forward(dtype, shape, name):
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_activation_backward(dtype, shape, name):
-    """Kernels take A; the reference takes Z as MATH.md writes it (e.g. I(Z > 0))."""
+    """Kernels take A (A5-A11: Z); the reference takes Z as MATH.md writes it (e.g. I(Z > 0))."""
     rng = np.random.default_rng(1)
     Z = fortran(rng, shape, dtype, scale=3.0)
     A = np.asfortranarray(naive.ACTIVATIONS[name][0](f64(Z))).astype(dtype, order="F")
+    A = backward_input(name, Z, A)
     dA = fortran(rng, shape, dtype)
     dZ = np.full(shape, np.nan, dtype=dtype, order="F")
     KERNELS[name][1](A, dA, dZ)
@@ -449,12 +462,17 @@ def test_network_views():
         np.testing.assert_array_equal(b, intercepts[l - 1])
     capacity, m = 7, 4
     buffer = np.zeros(network.workspace_size(sizes, capacity))
-    assert buffer.size == capacity * (5 + 2)
+    assert buffer.size == 2 * capacity * (5 + 2)  # two slots per layer
     A2 = network.layer_workspace(buffer, sizes, 2, m, capacity)
     assert A2.shape == (2, m) and A2.flags.f_contiguous
     A2[...] = 1.0
     assert np.count_nonzero(buffer[: capacity * 5]) == 0  # layer 1's slot untouched
     assert np.count_nonzero(buffer[capacity * 5 :]) == 2 * m
+    Z1 = network.second_slot(buffer, sizes, 1, m, capacity)
+    assert Z1.shape == (5, m) and Z1.flags.f_contiguous
+    Z1[...] = 2.0
+    assert np.count_nonzero(buffer[: capacity * 7]) == 2 * m  # the first slots untouched
+    assert np.count_nonzero(buffer[capacity * 7 : capacity * 7 + 5 * m] == 2.0) == 5 * m
 
 
 # --------------------------------------------------------------------------------------
@@ -467,7 +485,7 @@ def make_network(seed, n_hidden, hidden, output, dtype, m=6, n_in=3, weighted=Fa
     out_activation, n_out, kind, cost = OUTPUTS[output]
     widths = [4, 5, 3][:n_hidden]
     sizes = np.array([n_in, *widths, n_out], dtype=np.int64)
-    names = [hidden] * n_hidden + [out_activation]
+    names = (list(hidden) if isinstance(hidden, list) else [hidden] * n_hidden) + [out_activation]
     rng = np.random.default_rng(seed)
     Ws = [
         1.2 * rng.standard_normal((sizes[l], sizes[l - 1])) / np.sqrt(sizes[l - 1])
@@ -507,7 +525,7 @@ def loss_and_gradient_arguments(net, params, alpha, n_chunks=1):
     chunk_grads = np.full((n_chunks, params.size), np.nan, dtype=params.dtype)
     grads = np.full(params.size, np.nan, dtype=params.dtype)
     return (X, net["Y"], net["s"], params, sizes, net["codes"], net["delta"], alpha,
-            activations_ws, deltas, chunk_grads, grads)  # fmt: skip
+            activations_ws, deltas, chunk_grads, grads, np.empty(0), np.uint64(0))  # fmt: skip
 
 
 def kernel_loss_and_gradient(net, params, alpha, n_chunks=1):
@@ -515,7 +533,7 @@ def kernel_loss_and_gradient(net, params, alpha, n_chunks=1):
     it, grads as a flat buffer)."""
     arguments = loss_and_gradient_arguments(net, params, alpha, n_chunks)
     J = training.batch_loss_and_gradient(*arguments)
-    return J, arguments[-1]
+    return J, arguments[-3]
 
 
 def kernel_objective(net, params, alpha):
@@ -524,7 +542,8 @@ def kernel_objective(net, params, alpha):
     X, sizes = net["X"], net["sizes"]
     m = X.shape[0]
     work = np.empty(network.workspace_size(sizes, m), dtype=params.dtype)
-    A_out = training.forward(X.T, params, sizes, net["codes"], work, m)
+    A_out = training.forward(X.T, params, sizes, net["codes"], work, m, np.empty(0),
+                             np.empty(0, dtype=np.int64), np.uint64(0), work)  # fmt: skip
     return training.objective(A_out, net["Y"].T, net["s"], params, sizes, net["codes"],
                               net["delta"], alpha)  # fmt: skip
 
@@ -604,8 +623,11 @@ def test_loss_and_gradient_against_naive_backprop(dtype, output, hidden, n_hidde
     assert_close(np.asarray(J, dtype=dtype), J_ref, dtype)
     coefs, intercepts = network.parameter_views(grads, net["sizes"])
     for l in range(len(Ws)):
-        assert_close(coefs[l].T, dWs[l], dtype)
-        assert_close(intercepts[l], dbs[l], dtype)
+        # one scale per layer: a single output's db (a sum over examples that
+        # cancels to ~1e-4 of its terms) cannot be judged on its own magnitude in float32
+        scale = max(np.max(np.abs(dWs[l])), np.max(np.abs(dbs[l])))
+        assert_close(coefs[l].T, dWs[l], dtype, scale=scale)
+        assert_close(intercepts[l], dbs[l], dtype, scale=scale)
 
     # cut into 3 chunks (5, 5, 3 examples): the same within rounding
     J_chunked, grads_chunked = kernel_loss_and_gradient(net, net["params"], alpha, n_chunks=3)
@@ -646,8 +668,31 @@ def test_activations_at_extremes(dtype, name):
         assert_close(A.sum(axis=0), np.ones(4), dtype, scale=1.0)
         expected = [[1, 0, 0.5, 1 / 3], [0, 1, 0.5, 1 / 3], [0, 0, 0, 1 / 3]]
         assert_close(A, expected, dtype)
-    if name in ("identity", "relu"):
+    if name in ("identity", "relu", *NEW_ACTIVATIONS):
         assert_close(A, naive.ACTIVATIONS[name][0](Z_EXTREME), dtype)
+
+
+@pytest.mark.parametrize("name", NEW_ACTIVATIONS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_new_activations_stay_finite_and_accurate_to_1e3(dtype, name):
+    """A5-A11 forward and backward for z in [-1e3, 1e3] (saturated tails, the
+    cancellation-prone range around 0, and z where exp(z) under- or overflows),
+    against scipy-based float64 references."""
+    z = np.concatenate([np.linspace(-1e3, 1e3, 401), np.linspace(-40, 40, 801), [0.0]])
+    Z = np.asfortranarray(z.reshape(1, -1)).astype(dtype)
+    A, dZ = np.empty_like(Z), np.empty_like(Z)
+    KERNELS[name][0](Z, A)
+    KERNELS[name][1](Z, np.ones_like(Z), dZ)
+    assert np.all(np.isfinite(A)) and np.all(np.isfinite(dZ))
+    rtol = {np.float32: 2e-6, np.float64: 1e-13}[dtype]
+    tiny = 100 * np.finfo(dtype).tiny  # below: compared absolutely (denormal results)
+    forward_ref, backward_ref = naive.ACTIVATIONS[name]
+    for got, expected in ((A, forward_ref(f64(Z))), (dZ, backward_ref(f64(Z), np.ones(Z.shape)))):
+        error = np.abs(f64(got) - expected)
+        assert np.all(error <= rtol * np.maximum(np.abs(expected), tiny)), (
+            name,
+            float(np.max(error / np.maximum(np.abs(expected), tiny))),
+        )
 
 
 @pytest.mark.parametrize("output", ["logistic", "softmax"])
@@ -705,7 +750,7 @@ def _kernel_cases(n=37, m=131):
             if direction == "forward":
                 KERNELS[name][0](Z, out)
             else:
-                A = np.asfortranarray(naive.ACTIVATIONS[name][0](Z))
+                A = backward_input(name, Z, np.asfortranarray(naive.ACTIVATIONS[name][0](Z)))
                 KERNELS[name][1](A, fortran(rng, (n, m), f8), out)
             return [out]
 
@@ -853,7 +898,8 @@ def test_kernels_bitwise_independent_of_thread_count(case):
 # train_epoch and predict_rows
 # --------------------------------------------------------------------------------------
 
-HYPER = np.array([0.01, 0.9, 0.999, 1e-8, 0.9])  # learning_rate, beta_1, beta_2, epsilon, momentum
+# learning_rate, beta_1, beta_2, epsilon, momentum, weight_decay, cosine_steps, warmup_steps
+HYPER = np.array([0.01, 0.9, 0.999, 1e-8, 0.9, 0.0, 0.0, 0.0])
 
 
 def make_training(dtype, output="C2", hidden="relu", n_samples=23, batch_size=8, alpha=1e-3,
@@ -875,44 +921,88 @@ def make_training(dtype, output="C2", hidden="relu", n_samples=23, batch_size=8,
     return net
 
 
-def run_epochs(net, n_epochs, shuffle, solver, seed=0, nesterov=True):
+def run_epochs(net, n_epochs, shuffle, solver, seed=0, nesterov=True, hyper=None,
+               dropout=None, mask_seed=0):  # fmt: skip
     """train_epoch ``n_epochs`` times from the same start. Returns (params, losses, orders, t)."""
     params = net["params"].copy()
     grads, state = np.empty_like(params), np.zeros(2 * params.size, dtype=params.dtype)
     order = np.arange(net["X"].shape[0], dtype=np.int64)
     rng = np.random.default_rng(seed)
-    t, losses, orders = 0, [], []
+    t, step, losses, orders = 0, 0, [], []
+    hyper = HYPER if hyper is None else hyper
+    dropout = np.empty(0) if dropout is None else np.asarray(dropout, dtype=np.float64)
     for _ in range(n_epochs):
         if shuffle:
             rng.shuffle(order)  # as solvers.EpochRunner does
         total, t = training.train_epoch(
             net["X"], net["Y"], net["s"], order, shuffle, net["batch_size"], params,
-            net["sizes"], net["codes"], net["delta"], net["alpha"], solver, HYPER, nesterov, t,
-            grads, state,
+            net["sizes"], net["codes"], net["delta"], net["alpha"], solver, hyper, nesterov, t,
+            np.int64(step), grads, state,
             net["X_batch"], net["Y_batch"], net["s_batch"], net["activations"], net["deltas"],
-            net["chunk_grads"],
+            net["chunk_grads"], dropout, np.int64(mask_seed),
         )  # fmt: skip
+        step += -(-net["X"].shape[0] // net["batch_size"])
         losses.append(total)
         orders.append(order.copy())
     return params, losses, orders, t
 
 
-def naive_epochs(net, orders, solver, nesterov=True):
-    """The same mini-batch training with naive.backprop and naive's optimizer steps."""
+def naive_rate(hyper, step):
+    """S1 as MATH.md writes it, for update ``step`` (0, 1, ...): warm-up, then cosine."""
+    eta, total, warmup = hyper[0], hyper[6], hyper[7]
+    if total == 0:
+        return eta
+    if step < warmup:
+        return eta * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / (total - warmup))
+    return eta * (1 + np.cos(np.pi * progress)) / 2
+
+
+def reference_masks(net, dropout, mask_seed, step, rows):
+    """D1's masks of one update (``M / (1 - p)`` per layer, None for no dropout), drawn by
+    the dropout kernel on ones: the mask is defined by that hash of (seed, step, layer,
+    row, unit); what this checks is that training applies it where D1 says."""
+    if dropout is None:
+        return None
+    key = np.uint64(dropout_kernels.step_key(np.int64(mask_seed), np.int64(step)))
+    masks = []
+    for l, rate in enumerate([*dropout, 0.0], start=1):
+        if rate == 0:
+            masks.append(None)
+            continue
+        ones = np.ones((int(net["sizes"][l]), rows.size), order="F")
+        mask = np.empty_like(ones)
+        layer = np.uint64(dropout_kernels.layer_key(key, np.int64(l)))
+        dropout_kernels.apply_dropout(ones, mask, rows.astype(np.int64), layer, rate)
+        masks.append(mask)
+    return masks
+
+
+def naive_epochs(net, orders, solver, nesterov=True, hyper=None, dropout=None, mask_seed=0):
+    """The same mini-batch training with naive.backprop and naive's optimizer steps,
+    plus W1 (weight decay after the step), S1 (``naive_rate``) and D1."""
     params = f64(net["params"]).copy()
     first, second = np.zeros_like(params), np.zeros_like(params)
     X, Y, s = f64(net["X"]), f64(net["Y"]), f64(net["s"])
-    lr, b1, b2, eps, momentum = HYPER
-    t, losses, batch = 0, [], net["batch_size"]
+    hyper = HYPER if hyper is None else hyper
+    _, b1, b2, eps, momentum, decay = hyper[:6]
+    t, step, losses, batch = 0, 0, [], net["batch_size"]
+    is_weight = network.pack_parameters(
+        [np.ones((int(a), int(b))) for a, b in zip(net["sizes"][:-1], net["sizes"][1:])],
+        [np.zeros(int(b)) for b in net["sizes"][1:]], np.float64,
+    ) > 0  # fmt: skip
     for order in orders:
         total = 0.0
         for start in range(0, X.shape[0], batch):
             rows = order[start : start + batch]
+            lr = naive_rate(hyper, step)
+            masks = reference_masks(net, dropout, mask_seed, step, rows)
+            step += 1
             coefs, intercepts = network.parameter_views(params, net["sizes"])
             Ws, bs = [c.T for c in coefs], list(intercepts)
             J, dWs, dbs = naive.backprop(
                 X[rows].T, Y[rows].T, Ws, bs, net["names"], float(net["alpha"]), s[rows],
-                cost_name=net["cost"],
+                cost_name=net["cost"], masks=masks,
             )  # fmt: skip
             total += J * rows.size
             grads = network.pack_parameters([dW.T for dW in dWs], dbs, np.float64)
@@ -923,6 +1013,7 @@ def naive_epochs(net, orders, solver, nesterov=True):
                 )
             else:
                 params, first = naive.sgd_step(params, grads, first, lr, momentum, nesterov)
+            params = np.where(is_weight, params - lr * decay * params, params)  # W1
         losses.append(total)
     return params, losses, t
 
@@ -948,6 +1039,77 @@ def test_train_epoch_against_naive(dtype, shuffle, solver, n_chunks, output):
     assert params.dtype == dtype
     assert_close(params, expected_params, dtype)
     np.testing.assert_allclose(losses, expected_losses, rtol=RTOL[dtype])
+
+
+#: Options of issue 15: (weight decay, cosine steps, warm-up steps, dropout rates of 2 layers)
+TRAINING_OPTIONS = {
+    "weight_decay": (0.05, 0, 0, None),
+    "cosine": (0.0, 9, 0, None),
+    "cosine_warmup": (0.0, 9, 4, None),
+    "dropout": (0.0, 0, 0, [0.3, 0.0]),
+    "all": (0.05, 9, 2, [0.2, 0.5]),
+}
+
+
+@pytest.mark.parametrize("option", list(TRAINING_OPTIONS))
+@pytest.mark.parametrize("n_chunks", [1, 3], ids=lambda c: f"{c}chunks")
+@pytest.mark.parametrize("solver", [training.ADAM, training.SGD], ids=["adam", "sgd"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_train_epoch_options_against_naive(dtype, solver, n_chunks, option):
+    """W1, S1 (with and without warm-up) and D1 on two hidden layers (tanh, then
+    gelu, whose B1 reads Z): three shuffled epochs against naive_epochs."""
+    decay, cosine, warmup, dropout = TRAINING_OPTIONS[option]
+    net = make_training(dtype, hidden=["tanh", "gelu"], n_chunks=n_chunks)
+    hyper = HYPER.copy()
+    hyper[0] = 0.05
+    hyper[5:] = decay, cosine, warmup
+    params, losses, orders, _ = run_epochs(net, 3, True, solver, hyper=hyper, dropout=dropout,
+                                           mask_seed=11)  # fmt: skip
+    expected_params, expected_losses, _ = naive_epochs(net, orders, solver, hyper=hyper,
+                                                       dropout=dropout, mask_seed=11)  # fmt: skip
+    assert_close(params, expected_params, dtype)
+    np.testing.assert_allclose(losses, expected_losses, rtol=RTOL[dtype])
+    # the option changes training (the comparison is not vacuous)
+    plain, _, _, _ = run_epochs(net, 3, True, solver, hyper=np.r_[hyper[:5], 0, 0, 0])
+    assert not np.allclose(plain, params, rtol=1e-3, atol=0)
+
+
+def test_cosine_schedule_rates():
+    """S1 step by step: warm-up from eta_0 / T_w to eta_0, then half a cosine to 0, then 0."""
+    hyper = np.array([0.1, 0.9, 0.999, 1e-8, 0.9, 0.0, 10.0, 4.0])
+    rates = [optimizers.scheduled_rate(hyper, np.int64(k)) for k in range(12)]
+    np.testing.assert_allclose(rates[:4], [0.025, 0.05, 0.075, 0.1])
+    cosine = [0.1 * (1 + np.cos(np.pi * k / 6)) / 2 for k in range(6)]  # T - T_w = 6 steps
+    np.testing.assert_allclose(rates[4:10], cosine, rtol=1e-12)
+    assert rates[9] > 0 and rates[10] == rates[11] == 0.0
+    assert optimizers.scheduled_rate(np.r_[hyper[:6], 0.0, 0.0], np.int64(5)) == 0.1
+
+
+def test_dropout_masks_are_a_function_of_seed_step_layer_row_and_unit():
+    """Kept with probability 1 - p; the same (key, row) gives the same column wherever
+    the row sits in a batch; other steps, layers or rows give other masks."""
+    key = np.uint64(dropout_kernels.step_key(np.int64(5), np.int64(0)))
+    rows = np.arange(2000, dtype=np.int64)
+
+    def mask(rows, key, layer=1, rate=0.3, n=50):
+        A = np.ones((n, rows.size), order="F")
+        out = np.empty_like(A)
+        layer_key = np.uint64(dropout_kernels.layer_key(key, np.int64(layer)))
+        dropout_kernels.apply_dropout(A, out, rows, layer_key, rate)
+        np.testing.assert_array_equal(A, out)
+        return out
+
+    M = mask(rows, key)
+    assert set(np.unique(M)) == {0.0, 1 / 0.7}
+    kept = (M > 0).mean()
+    assert abs(kept - 0.7) < 4 * np.sqrt(0.7 * 0.3 / M.size)  # binomial, 4 sigma
+    reordered = rows[::-1].copy()
+    np.testing.assert_array_equal(mask(reordered, key)[:, ::-1], M)
+    other_step = np.uint64(dropout_kernels.step_key(np.int64(5), np.int64(1)))
+    for other in (mask(rows, other_step), mask(rows, key, layer=2), mask(rows + 2000, key)):
+        agreement = ((other > 0) == (M > 0)).mean()
+        assert abs(agreement - (0.7**2 + 0.3**2)) < 0.01  # independent masks agree by chance
+    assert np.all(mask(rows[:100], key, rate=0.0) == 1.0)
 
 
 @pytest.mark.parametrize("solver", [training.ADAM, training.SGD], ids=["adam", "sgd"])
@@ -1010,7 +1172,7 @@ def test_every_registered_code_has_its_own_kernel():
         reference = naive.ACTIVATIONS["logistic" if name == "sigmoid" else name][0](Z)
         np.testing.assert_allclose(A, reference, rtol=1e-13, atol=1e-15, err_msg=name)
         dA, dZ = fortran(rng, (4, 6), np.float64), np.empty_like(Z)
-        activations.activation_backward(code, A, dA, dZ)
+        activations.activation_backward(code, backward_input(name, Z, A), dA, dZ)
         expected = naive.ACTIVATIONS["logistic" if name == "sigmoid" else name][1](Z, dA)
         np.testing.assert_allclose(dZ, expected, rtol=1e-12, atol=1e-14, err_msg=name)
     for name, code in COST_CODES.items():

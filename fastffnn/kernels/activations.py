@@ -1,4 +1,4 @@
-"""Activations (A0-A4, and exp for the Poisson output of C6): forward F2 and
+"""Activations (A0-A11, and exp for the Poisson output of C6): forward F2 and
 backward B1, with a name -> code registry.
 
 Arrays are (units, examples) in Fortran order; loops run over examples
@@ -6,17 +6,33 @@ Arrays are (units, examples) in Fortran order; loops run over examples
 kernels are serial: training runs them on chunks of examples in parallel
 (see ``fastffnn._jit``).
 
-The backward kernels take the activation ``A`` rather than ``Z``: for ReLU,
-``I(Z > 0) == I(A > 0)``, and sigmoid, tanh and softmax derivatives are written
-in ``A`` in MATH.md. Training therefore keeps only ``A`` (overwriting ``Z`` in
-place) and ``dZ`` may alias ``dA``.
+The backward kernels of A0-A4 and exp take the activation ``A`` rather than
+``Z``: for ReLU, ``I(Z > 0) == I(A > 0)``, and sigmoid, tanh and softmax
+derivatives are written in ``A`` in MATH.md, so training keeps only ``A`` for
+them (overwriting ``Z`` in place) and ``dZ`` may alias ``dA``. The backward
+kernels of A5-A11 take ``Z``: GELU, SiLU and Mish are not invertible, and for
+the others ``Z`` gives the derivative without the rounding of recovering it
+from ``A`` (ELU's ``exp(z) = a + 1`` loses all digits for z < -37). Training
+keeps their ``Z`` in a second workspace slot (``needs_preactivation``).
+
+Every kernel stays finite for any finite ``z`` (tested to |z| = 1e3 in both
+dtypes): each ``exp`` sees only non-positive arguments or is one of
+``expm1(z)`` for z <= 0, and ``erfc`` replaces ``1 + erf`` where that cancels.
 """
+
+import math
 
 import numpy as np
 
 from fastffnn._jit import inlined, serial
 
 IDENTITY, RELU, LOGISTIC, TANH, SOFTMAX, EXP = 0, 1, 2, 3, 4, 5
+LEAKY_RELU, ELU, SELU, GELU, SILU, SOFTPLUS, MISH = 6, 7, 8, 9, 10, 11, 12
+
+#: A5's slope for z < 0 (PyTorch's and Keras's default).
+LEAKY_SLOPE = 0.01
+#: A7's constants (Klambauer et al. 2017).
+SELU_LAMBDA, SELU_ALPHA = 1.0507009873554805, 1.6732632423543772
 
 #: Activation names (scikit-learn's, plus "sigmoid" and "softmax") -> kernel codes.
 ACTIVATION_CODES = {
@@ -27,6 +43,13 @@ ACTIVATION_CODES = {
     "tanh": TANH,
     "softmax": SOFTMAX,
     "exp": EXP,
+    "leaky_relu": LEAKY_RELU,
+    "elu": ELU,
+    "selu": SELU,
+    "gelu": GELU,
+    "silu": SILU,
+    "softplus": SOFTPLUS,
+    "mish": MISH,
 }
 
 
@@ -178,6 +201,195 @@ def softmax_backward(A, dA, dZ):
             dZ[j, i] = A[j, i] * (dA[j, i] - dot)
 
 
+@serial
+def leaky_relu_forward(Z, A):
+    """A5: ``A = z if z > 0 else 0.01 z``. Z, A: (n, m); A may be Z."""
+    n, m = Z.shape
+    zero, slope = Z.dtype.type(0), Z.dtype.type(LEAKY_SLOPE)
+    for i in range(m):
+        for j in range(n):
+            z = Z[j, i]
+            A[j, i] = z if z > zero else slope * z
+
+
+@serial
+def leaky_relu_backward(Z, dA, dZ):
+    """A5 backward: ``dZ = dA * (1 if z > 0 else 0.01)``. Z, dA, dZ: (n, m); dZ may be dA."""
+    n, m = Z.shape
+    zero, one, slope = Z.dtype.type(0), Z.dtype.type(1), Z.dtype.type(LEAKY_SLOPE)
+    for i in range(m):
+        for j in range(n):
+            dZ[j, i] = dA[j, i] * (one if Z[j, i] > zero else slope)
+
+
+@serial
+def elu_forward(Z, A):
+    """A6: ``A = z if z > 0 else exp(z) - 1`` (``expm1``: exact near 0). Z, A: (n, m)."""
+    n, m = Z.shape
+    zero = Z.dtype.type(0)
+    for i in range(m):
+        for j in range(n):
+            z = Z[j, i]
+            A[j, i] = z if z > zero else np.expm1(z)
+
+
+@serial
+def elu_backward(Z, dA, dZ):
+    """A6 backward: ``dZ = dA * (1 if z > 0 else exp(z))``. Z, dA, dZ: (n, m)."""
+    n, m = Z.shape
+    zero, one = Z.dtype.type(0), Z.dtype.type(1)
+    for i in range(m):
+        for j in range(n):
+            z = Z[j, i]
+            dZ[j, i] = dA[j, i] * (one if z > zero else np.exp(z))
+
+
+@serial
+def selu_forward(Z, A):
+    """A7: ``A = lambda (z if z > 0 else alpha (exp(z) - 1))``. Z, A: (n, m)."""
+    n, m = Z.shape
+    zero = Z.dtype.type(0)
+    scale, alpha = Z.dtype.type(SELU_LAMBDA), Z.dtype.type(SELU_ALPHA)
+    for i in range(m):
+        for j in range(n):
+            z = Z[j, i]
+            A[j, i] = scale * z if z > zero else scale * alpha * np.expm1(z)
+
+
+@serial
+def selu_backward(Z, dA, dZ):
+    """A7 backward: ``dZ = dA * (lambda if z > 0 else lambda alpha exp(z))``."""
+    n, m = Z.shape
+    zero = Z.dtype.type(0)
+    scale, alpha = Z.dtype.type(SELU_LAMBDA), Z.dtype.type(SELU_ALPHA)
+    for i in range(m):
+        for j in range(n):
+            z = Z[j, i]
+            dZ[j, i] = dA[j, i] * (scale if z > zero else scale * alpha * np.exp(z))
+
+
+@serial
+def gelu_forward(Z, A):
+    """A8: ``A = z Phi(z)``, the exact (erf) form. Z, A: (n, m); A may be Z."""
+    n, m = Z.shape
+    half, root_half = Z.dtype.type(0.5), Z.dtype.type(0.7071067811865476)
+    for i in range(m):
+        for j in range(n):
+            z = Z[j, i]
+            A[j, i] = z * half * math.erfc(-z * root_half)
+
+
+@serial
+def gelu_backward(Z, dA, dZ):
+    """A8 backward: ``dZ = dA * (Phi(z) + z phi(z))``, phi the normal density."""
+    n, m = Z.shape
+    half, root_half = Z.dtype.type(0.5), Z.dtype.type(0.7071067811865476)
+    density = Z.dtype.type(0.3989422804014327)  # 1 / sqrt(2 pi)
+    for i in range(m):
+        for j in range(n):
+            z = Z[j, i]
+            cdf = half * math.erfc(-z * root_half)
+            dZ[j, i] = dA[j, i] * (cdf + z * density * np.exp(-half * z * z))
+
+
+@serial
+def _sigmoid_pair(z, one):
+    """``(sigma(z), sigma(-z))`` with one ``exp(-|z|)``: never overflows, and
+    ``sigma(-z) = 1 - sigma(z)`` without cancellation. ``one``: 1 in z's dtype."""
+    e = np.exp(-abs(z))
+    big, small = one / (one + e), e / (one + e)
+    return (big, small) if z >= 0 else (small, big)
+
+
+@serial
+def silu_forward(Z, A):
+    """A9: ``A = z sigma(z)``. Z, A: (n, m); A may be Z."""
+    n, m = Z.shape
+    one = Z.dtype.type(1)
+    for i in range(m):
+        for j in range(n):
+            z = Z[j, i]
+            A[j, i] = z * _sigmoid_pair(z, one)[0]
+
+
+@serial
+def silu_backward(Z, dA, dZ):
+    """A9 backward: ``dZ = dA * sigma(z) (1 + z (1 - sigma(z)))``. Z, dA, dZ: (n, m)."""
+    n, m = Z.shape
+    one = Z.dtype.type(1)
+    for i in range(m):
+        for j in range(n):
+            z = Z[j, i]
+            s, s_neg = _sigmoid_pair(z, one)
+            dZ[j, i] = dA[j, i] * s * (one + z * s_neg)
+
+
+@serial
+def _softplus(z, zero):
+    """``log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|))``: no overflow."""
+    return max(z, zero) + np.log1p(np.exp(-abs(z)))
+
+
+@serial
+def softplus_forward(Z, A):
+    """A10: ``A = log(1 + exp(z))``, computed without overflow. Z, A: (n, m)."""
+    n, m = Z.shape
+    zero = Z.dtype.type(0)
+    for i in range(m):
+        for j in range(n):
+            A[j, i] = _softplus(Z[j, i], zero)
+
+
+@serial
+def softplus_backward(Z, dA, dZ):
+    """A10 backward: ``dZ = dA * sigma(z)``. Z, dA, dZ: (n, m); dZ may be dA."""
+    n, m = Z.shape
+    one = Z.dtype.type(1)
+    for i in range(m):
+        for j in range(n):
+            dZ[j, i] = dA[j, i] * _sigmoid_pair(Z[j, i], one)[0]
+
+
+@serial
+def _mish_parts(z, one):
+    """``(t, 1 - t^2)`` for ``t = tanh(softplus(z))``, both without cancellation:
+    with ``u = -2 softplus(z)`` (<= 0) and ``e = exp(u)``,
+    ``t = -expm1(u) / (1 + e)`` and ``1 - t^2 = 4 e / (1 + e)^2``.
+    ``one``: 1 in z's dtype."""
+    u = -(one + one) * _softplus(z, one - one)
+    e = np.exp(u)
+    return -np.expm1(u) / (one + e), (one + one) * (one + one) * e / ((one + e) * (one + e))
+
+
+@serial
+def mish_forward(Z, A):
+    """A11: ``A = z tanh(softplus(z))``. Z, A: (n, m); A may be Z."""
+    n, m = Z.shape
+    one = Z.dtype.type(1)
+    for i in range(m):
+        for j in range(n):
+            z = Z[j, i]
+            A[j, i] = z * _mish_parts(z, one)[0]
+
+
+@serial
+def mish_backward(Z, dA, dZ):
+    """A11 backward: ``dZ = dA * (t + z sigma(z) (1 - t^2))``, t = tanh(softplus(z))."""
+    n, m = Z.shape
+    one = Z.dtype.type(1)
+    for i in range(m):
+        for j in range(n):
+            z = Z[j, i]
+            t, sech2 = _mish_parts(z, one)
+            dZ[j, i] = dA[j, i] * (t + z * _sigmoid_pair(z, one)[0] * sech2)
+
+
+@serial
+def needs_preactivation(code):
+    """Whether the backward kernel of ``code`` reads Z (A5-A11) instead of A."""
+    return code >= LEAKY_RELU
+
+
 @inlined
 def activation_forward(code, Z, A):
     """F2 for the activation with kernel ``code``: ``A = g(Z)``. Z, A: (n, m)."""
@@ -191,13 +403,31 @@ def activation_forward(code, Z, A):
         softmax_forward(Z, A)
     elif code == EXP:
         exp_forward(Z, A)
+    elif code == LEAKY_RELU:
+        leaky_relu_forward(Z, A)
+    elif code == ELU:
+        elu_forward(Z, A)
+    elif code == SELU:
+        selu_forward(Z, A)
+    elif code == GELU:
+        gelu_forward(Z, A)
+    elif code == SILU:
+        silu_forward(Z, A)
+    elif code == SOFTPLUS:
+        softplus_forward(Z, A)
+    elif code == MISH:
+        mish_forward(Z, A)
     else:  # IDENTITY; no raise inside training's parallel loop (see costs.data_cost)
         identity_forward(Z, A)
 
 
 @inlined
 def activation_backward(code, A, dA, dZ):
-    """B1 for the activation with kernel ``code``. A, dA, dZ: (n, m)."""
+    """B1 for the activation with kernel ``code``. A, dA, dZ: (n, m).
+
+    ``A`` is what the kernel reads: the activations for A0-A4 and exp, the
+    pre-activations Z for A5-A11 (``needs_preactivation``).
+    """
     if code == RELU:
         relu_backward(A, dA, dZ)
     elif code == LOGISTIC:
@@ -208,5 +438,19 @@ def activation_backward(code, A, dA, dZ):
         softmax_backward(A, dA, dZ)
     elif code == EXP:
         exp_backward(A, dA, dZ)
+    elif code == LEAKY_RELU:
+        leaky_relu_backward(A, dA, dZ)
+    elif code == ELU:
+        elu_backward(A, dA, dZ)
+    elif code == SELU:
+        selu_backward(A, dA, dZ)
+    elif code == GELU:
+        gelu_backward(A, dA, dZ)
+    elif code == SILU:
+        silu_backward(A, dA, dZ)
+    elif code == SOFTPLUS:
+        softplus_backward(A, dA, dZ)
+    elif code == MISH:
+        mish_backward(A, dA, dZ)
     else:  # IDENTITY; no raise inside training's parallel loop (see costs.data_cost)
         identity_backward(A, dA, dZ)

@@ -45,3 +45,38 @@ def sgd_step(params, grads, velocity, learning_rate, momentum, nesterov):
         if nesterov:
             update = momentum * update - learning_rate * grads[p]
         params[p] += update
+
+
+@serial
+def decay_weights(params, sizes, start, stop, decay):
+    """W1 on parameters [start, stop) of the flat buffer: every weight
+    (not bias) ``w -= decay * w``, with ``decay = eta_t * lambda``. ``sizes``:
+    the layer sizes (the buffer's layout, ``fastffnn.network``)."""
+    one = params.dtype.type(1)
+    layer_start = 0
+    for l in range(1, sizes.size):
+        weights_end = layer_start + sizes[l - 1] * sizes[l]
+        for p in range(max(start, layer_start), min(stop, weights_end)):
+            params[p] *= one - decay
+        layer_start = weights_end + sizes[l]
+
+
+@serial
+def scheduled_rate(hyper, step):
+    """S1: the learning rate of update ``step`` (0, 1, ...) from ``hyper``
+    (``training.finish_batch``'s layout): ``hyper[0]`` unless
+    ``hyper[6] = T > 0``, the cosine schedule over T updates after
+    ``hyper[7] = T_w`` updates of linear warm-up::
+
+        eta_0 (step + 1) / T_w                                  step < T_w
+        eta_0 (1 + cos(pi (step - T_w) / (T - T_w))) / 2        T_w <= step < T
+        0                                                        step >= T
+    """
+    eta, total, warmup = hyper[0], hyper[6], hyper[7]
+    if total <= 0:
+        return eta
+    if step < warmup:
+        return eta * (step + 1) / warmup
+    if step >= total:
+        return 0.0
+    return 0.5 * eta * (1.0 + np.cos(np.pi * (step - warmup) / (total - warmup)))
