@@ -182,8 +182,8 @@ class FFNNClassifier(ClassifierMixin, BaseFFNN):
         eps = float(self.label_smoothing)
         if eps > 0:
             share = eps / Y.shape[1] if self._label_binarizer.y_type_ == "multiclass" else eps / 2
-            Y *= dtype(1 - eps)
-            Y += dtype(share)
+            Y *= Y.dtype.type(1 - eps)
+            Y += Y.dtype.type(share)
         return Y
 
     def _one_hot_targets(self, y, classes, incremental, keep_weights, dtype):
