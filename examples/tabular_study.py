@@ -1,0 +1,88 @@
+"""Accuracy study: scikit-learn's MLPClassifier against FFNNClassifier, with
+defaults and with the "tabular" setting (dropout, decoupled weight decay, a
+cosine schedule with warm-up, label smoothing, SiLU), by 5-fold cross-validation.
+
+    python examples/tabular_study.py [--folds 5] [--max-iter 200] [--problems digits,noisy]
+
+Problems: scikit-learn's bundled digits, breast cancer and wine, and a
+generated one that is noisy and easy to overfit (600 examples, 40 features of
+which 5 informative, 20% of the labels flipped). Every model sits behind a
+StandardScaler in a pipeline; the folds are the same for every model
+(StratifiedKFold, shuffled, seed 0), and each model is seeded. The "tabular"
+setting was chosen before running the study, from the usual recipes for MLPs
+on tabular data (RealMLP, Holzmüller et al. 2024; Kadra et al. 2021), not
+tuned on these folds. Prints mean and standard deviation of held-out
+accuracy per problem and model, and the seconds each cross-validation took.
+"""
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+from sklearn.datasets import load_breast_cancer, load_digits, load_wine, make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from fastffnn import FFNNClassifier
+
+#: The recommended setting for tabular data (see the README).
+TABULAR = dict(
+    hidden_layer_sizes=(256, 256),
+    activation="silu",
+    dropout=0.15,
+    weight_decay=0.05,
+    learning_rate="cosine",
+    learning_rate_init=2e-3,
+    warmup_iter=10,
+    label_smoothing=0.1,
+    alpha=0.0,
+    n_iter_no_change=10**6,  # the cosine schedule decides the length: no early end
+)
+
+
+def problems():
+    noisy = make_classification(n_samples=600, n_features=40, n_informative=5, n_redundant=5,
+                                flip_y=0.2, class_sep=0.8, random_state=0)  # fmt: skip
+    return {
+        "digits": load_digits(return_X_y=True),
+        "breast_cancer": load_breast_cancer(return_X_y=True),
+        "wine": load_wine(return_X_y=True),
+        "noisy": noisy,
+    }
+
+
+def models(max_iter):
+    return {
+        "MLPClassifier (defaults)": MLPClassifier(max_iter=max_iter, random_state=0),
+        "FFNNClassifier (defaults)": FFNNClassifier(max_iter=max_iter, random_state=0),
+        "FFNNClassifier (tabular)": FFNNClassifier(**TABULAR, max_iter=max_iter, random_state=0),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--max-iter", type=int, default=200)
+    parser.add_argument("--problems", default="digits,breast_cancer,wine,noisy")
+    args = parser.parse_args()
+    folds = StratifiedKFold(n_splits=args.folds, shuffle=True, random_state=0)
+    data = problems()
+    print(f"{'problem':<15} {'model':<27} {'accuracy':>17} {'seconds':>8}")
+    for name in args.problems.split(","):
+        X, y = data[name]
+        for label, model in models(args.max_iter).items():
+            start = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                scores = cross_val_score(make_pipeline(StandardScaler(), model), X, y, cv=folds)
+            seconds = time.perf_counter() - start
+            print(f"{name:<15} {label:<27} {np.mean(scores):8.4f} +- {np.std(scores):.4f} "
+                  f"{seconds:8.1f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
