@@ -49,6 +49,8 @@ model.predict(frozen[:1]); model.predict_log_proba(X); model.jacobian(X[:3])
 FFNNClassifier(solver="sgd", nesterovs_momentum=True, max_iter=2).fit(X.astype(np.float32), y)
 FFNNClassifier(solver="lbfgs", max_iter=3, dtype="float32").fit(X, y).predict_proba(X)
 FFNNClassifier(max_iter=2, warm_start=True).fit(X, y > 4).fit(X, y > 4)
+FFNNClassifier((8, 8), activation=["gelu", "selu"], dropout=[0.2, 0.1], weight_decay=1e-3,
+               learning_rate="cosine", warmup_iter=1, label_smoothing=0.1, max_iter=2).fit(X, y)
 FFNNClassifier(max_iter=2).fit(X, np.stack([y > 4, y % 2 == 0], axis=1))
 FFNNClassifier().partial_fit(X.astype(np.int64), y, classes=np.arange(10))
 for loss in ("squared_error", "poisson", "huber"):
