@@ -37,11 +37,10 @@ TABULAR = dict(
     weight_decay=0.05,
     learning_rate="cosine",
     learning_rate_init=2e-3,
-    warmup_iter=10,
     label_smoothing=0.1,
     alpha=0.0,
     n_iter_no_change=10**6,  # the cosine schedule decides the length: no early end
-)
+)  # and warmup_iter=10 (of max_iter=200; shorter runs warm up for max_iter // 20 epochs)
 
 
 def problems():
@@ -59,7 +58,9 @@ def models(max_iter):
     return {
         "MLPClassifier (defaults)": MLPClassifier(max_iter=max_iter, random_state=0),
         "FFNNClassifier (defaults)": FFNNClassifier(max_iter=max_iter, random_state=0),
-        "FFNNClassifier (tabular)": FFNNClassifier(**TABULAR, max_iter=max_iter, random_state=0),
+        "FFNNClassifier (tabular)": FFNNClassifier(
+            **TABULAR, max_iter=max_iter, random_state=0, warmup_iter=min(10, max_iter // 20)
+        ),
     }
 
 

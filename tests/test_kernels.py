@@ -684,15 +684,16 @@ def test_new_activations_stay_finite_and_accurate_to_1e3(dtype, name):
     KERNELS[name][0](Z, A)
     KERNELS[name][1](Z, np.ones_like(Z), dZ)
     assert np.all(np.isfinite(A)) and np.all(np.isfinite(dZ))
+    # relative to the value, plus an absolute floor of a few ulps of 1: near a zero
+    # of g' (SiLU's at z = -1.28, Mish's at -1.19) its terms of size ~0.2 cancel, and
+    # in the underflowing tails (|g| < 1e-30) relative accuracy means nothing
     rtol = {np.float32: 2e-6, np.float64: 1e-13}[dtype]
-    tiny = 100 * np.finfo(dtype).tiny  # below: compared absolutely (denormal results)
+    atol = {np.float32: 1e-7, np.float64: 1e-15}[dtype]
     forward_ref, backward_ref = naive.ACTIVATIONS[name]
     for got, expected in ((A, forward_ref(f64(Z))), (dZ, backward_ref(f64(Z), np.ones(Z.shape)))):
         error = np.abs(f64(got) - expected)
-        assert np.all(error <= rtol * np.maximum(np.abs(expected), tiny)), (
-            name,
-            float(np.max(error / np.maximum(np.abs(expected), tiny))),
-        )
+        worst = np.max(error - rtol * np.abs(expected))
+        assert worst <= atol, (name, float(worst))
 
 
 @pytest.mark.parametrize("output", ["logistic", "softmax"])
