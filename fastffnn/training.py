@@ -29,6 +29,7 @@ from fastffnn._jit import inlined, kernel, serial
 from fastffnn.kernels.activations import (
     activation_backward,
     activation_forward,
+    identity_forward,
     needs_preactivation,
 )
 from fastffnn.kernels.costs import (
@@ -42,7 +43,6 @@ from fastffnn.kernels.costs import (
 )
 from fastffnn.kernels.dropout import (
     apply_dropout,
-    copy_entries,
     dropout_rate,
     layer_key,
     scale_entries,
@@ -118,7 +118,7 @@ def activate(activations, A, Z, sizes, codes, l, dropout, ids, key, masks, capac
     if rate > 0:
         m = A.shape[1]
         if not needs_preactivation(code):
-            copy_entries(A, second_slot(activations, sizes, l, m, capacity))
+            identity_forward(A, second_slot(activations, sizes, l, m, capacity))  # a copy
         apply_dropout(A, second_slot(masks, sizes, l, m, capacity), ids, layer_key(key, l), rate)
 
 

@@ -76,15 +76,6 @@ def scale_entries(dA, mask):
 
 
 @serial
-def copy_entries(source, target):
-    """``target = source``, both (n, m): keeps A^[l] before dropout for B1."""
-    n, m = source.shape
-    for i in range(m):
-        for j in range(n):
-            target[j, i] = source[j, i]
-
-
-@serial
 def dropout_rate(dropout, layer):
     """The rate of hidden layer ``layer`` (1..L-1) in ``dropout`` (L-1,), 0
     when ``dropout`` is empty (prediction, L-BFGS) or for the output layer."""
