@@ -11,10 +11,11 @@ import sys
 import timeit
 import warnings
 
+import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
-from fastffnn import FFNNClassifier
+from fastffnn import FFNNClassifier, bench
 from fastffnn.bench import CONFIGS, make_data
 
 from .startup import FIRST_FIT, FIRST_FIT_FLOAT32, IMPORT, MLP_FIT
@@ -97,6 +98,33 @@ class Predict(Benchmark):
 
     def time_predict_proba_10000_rows(self):
         self.model.predict_proba(self.rows)
+
+
+class Inference(Benchmark):
+    """predict_proba of the bench's inference network (200-256-128-10) on 10,000
+    rows and one row, fastffnn against onnxruntime running the same weights."""
+
+    params = (["float32", "float64"], [10_000, 1])
+    param_names = ["dtype", "rows"]
+
+    def setup(self, dtype, rows):
+        config = bench.INFERENCE
+        config = bench.Config(config.name, config.n_samples, config.n_features,
+                              config.n_classes, config.hidden, config.batch_size, dtype,
+                              config.epochs)  # fmt: skip
+        X, X_test, y, _ = make_data(config)
+        self.model = _fit(_model(FFNNClassifier, config, 1), X, y)
+        self.session = bench.onnxruntime_session(self.model, X)
+        self.rows = np.ascontiguousarray(X_test[:rows])
+        self.model.predict_proba(self.rows)
+
+    def time_predict_proba(self, dtype, rows):
+        self.model.predict_proba(self.rows)
+
+    def time_onnxruntime(self, dtype, rows):
+        if isinstance(self.session, str):
+            raise NotImplementedError(self.session)  # asv: skipped, with the reason
+        self.session.run(["probabilities"], {self.session.get_inputs()[0].name: self.rows})
 
 
 class ColdStart(Benchmark):

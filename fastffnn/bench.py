@@ -38,6 +38,7 @@ class Config:
 
 CONFIGS = (
     Config("S", 20_000, 50, 5, (100,), 200, "float64", 10),
+    Config("M", 30_000, 40, 5, (64, 64), 128, "float64", 5),
     Config("L float64", 20_000, 256, 10, (512, 256), 256, "float64", 3),
     Config("L float32", 20_000, 256, 10, (512, 256), 256, "float32", 3),
     Config("W", 20_000, 20_000, 5, (100,), 200, "float64", 2, nonzeros_per_row=50),
@@ -224,26 +225,76 @@ def run_torch(config, data, repeats, n_threads=None):
     return {"seconds_per_epoch": statistics.median(times), "accuracy": accuracy}
 
 
-def time_single_row_predict(config, data, repeats=2000):
-    """Median microseconds of ``predict_proba`` on one row, fastffnn and scikit-learn."""
+#: The inference comparison's network and data: 200 features, hidden (256, 128), 10 classes.
+INFERENCE = Config("I", 12_000, 200, 10, (256, 128), 200, "float64", 2)
+INFERENCE_ROWS = (10_000, 1)
+
+
+def onnxruntime_session(model, X):
+    """An onnxruntime session running ``model``'s ONNX graph (fastffnn's converter,
+    the same weights) on all cores, or the reason there is none."""
+    try:
+        import onnxruntime
+        from skl2onnx import to_onnx
+
+        from fastffnn.onnx_export import register
+    except ImportError:
+        return "onnxruntime or skl2onnx is not installed (the onnx extra)"
+    register()
+    graph = to_onnx(model, X[:1], options={"zipmap": False})
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = os.cpu_count() or 1
+    session = onnxruntime.InferenceSession(graph.SerializeToString(), options,
+                                           providers=["CPUExecutionProvider"])  # fmt: skip
+    return session
+
+
+def median_seconds(call, argument, repeats):
+    """Median seconds of ``call(argument)`` over ``repeats`` calls, after one untimed call."""
+    call(argument)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call(argument)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def time_inference(dtype, repeats=30, config=INFERENCE, rows=INFERENCE_ROWS):
+    """Median microseconds of ``predict_proba`` on 10,000 rows and on one row:
+    fastffnn, onnxruntime running the same network (intra-op threads = cores)
+    and MLPClassifier, each given X in ``dtype``. Returns a JSON-ready dict."""
     from sklearn.neural_network import MLPClassifier
 
     from fastffnn import FFNNClassifier
 
-    X_train, X_test, y_train, _ = data
-    row = X_test[:1]
-    result = {}
-    for name, estimator_class in (("fastffnn", FFNNClassifier), ("scikit-learn", MLPClassifier)):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model = _sklearn_like(estimator_class, config, 2).fit(X_train, y_train)
-        model.predict_proba(row)
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            model.predict_proba(row)
-            times.append(time.perf_counter() - start)
-        result[name] = 1e6 * statistics.median(times)
+    config = Config(config.name, config.n_samples, config.n_features, config.n_classes,
+                    config.hidden, config.batch_size, dtype, config.epochs)  # fmt: skip
+    X_train, X_test, y_train, _ = make_data(config)
+    X = np.concatenate([X_test, X_train])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = _sklearn_like(FFNNClassifier, config, config.epochs).fit(X_train, y_train)
+        mlp = _sklearn_like(MLPClassifier, config, config.epochs).fit(X_train, y_train)
+    session = onnxruntime_session(ours, X)
+    predictors = {"fastffnn": ours.predict_proba, "scikit-learn": mlp.predict_proba}
+    if isinstance(session, str):
+        result = {"onnxruntime": {"skipped": session}}
+    else:
+        name = session.get_inputs()[0].name
+        predictors["onnxruntime"] = lambda X: session.run(["probabilities"], {name: X})[0]
+        result = {}
+        difference = predictors["onnxruntime"](X[: rows[0]]) - ours.predict_proba(X[: rows[0]])
+        result["onnxruntime_max_difference"] = float(np.abs(difference).max())
+    result["network"] = "-".join(map(str, (config.n_features, *config.hidden, config.n_classes)))
+    for n_rows in rows:
+        block = np.ascontiguousarray(X[:n_rows])
+        n_rows = block.shape[0]  # fewer for --tiny
+        calls = repeats if n_rows > 1 else 100 * repeats
+        result[f"{n_rows}_rows_us"] = {
+            library: 1e6 * median_seconds(predict, block, calls)
+            for library, predict in predictors.items()
+        }  # fmt: skip
     return result
 
 
@@ -333,12 +384,31 @@ def format_table(report):
                     f"{1e3 * run['seconds_per_epoch']:>9.2f} {run['gflops']:>8.1f} "
                     f"{run['percent_of_peak']:>6.0f}% {run['accuracy']:>8.3f} {ratio:>16}"
                 )
-    if "single_row_predict_us" in report:
-        single = report["single_row_predict_us"]
-        lines.append("")
-        lines.append(f"predict_proba of one row: fastffnn {single['fastffnn']:.1f} us, "
-                     f"scikit-learn {single['scikit-learn']:.1f} us "
-                     f"({single['scikit-learn'] / single['fastffnn']:.1f}x)")  # fmt: skip
+    if "inference" in report:
+        lines += ["", format_inference(report["inference"])]
+    return "\n".join(lines)
+
+
+def format_inference(inference):
+    """The inference table: predict_proba microseconds per library, rows and dtype."""
+    network = next(iter(inference.values()))["network"]
+    lines = [
+        f"predict_proba, a {network} network (onnxruntime: the same weights, "
+        "intra-op threads = cores)",
+        f"{'dtype':<8} {'rows':>6} {'library':<13} {'us':>10} {'fastffnn faster':>16}",
+    ]
+    for dtype, result in inference.items():
+        for key, timings in result.items():
+            if not key.endswith("_rows_us"):
+                continue
+            ours = timings["fastffnn"]
+            for library, micros in timings.items():
+                ratio = "" if library == "fastffnn" else f"{micros / ours:.2f}x"
+                lines.append(f"{dtype:<8} {key.split('_')[0]:>6} {library:<13} {micros:>10.1f} "
+                             f"{ratio:>16}")  # fmt: skip
+        skipped = result.get("onnxruntime", {}).get("skipped")
+        if skipped:
+            lines.append(f"{dtype:<8} onnxruntime skipped: {skipped}")
     return "\n".join(lines)
 
 
@@ -380,9 +450,11 @@ def main(args):
     report = compare(configs, repeats=1 if args.tiny else args.repeats,
                      with_torch=not args.no_torch,
                      single_thread=not getattr(args, "no_single_thread", False))  # fmt: skip
-    report["single_row_predict_us"] = time_single_row_predict(
-        configs[-1], make_data(configs[-1]), repeats=50 if args.tiny else 2000
-    )
+    report["inference"] = {
+        dtype: time_inference(dtype, repeats=2 if args.tiny else 30,
+                              config=tiny(INFERENCE) if args.tiny else INFERENCE)
+        for dtype in ("float32", "float64")
+    }  # fmt: skip
     print(format_table(report))
     with open(args.json, "w") as file:
         json.dump(report, file, indent=2)

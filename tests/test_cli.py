@@ -353,6 +353,14 @@ def test_bench_tiny_writes_json_and_chart(tmp_path):
         assert set(row["runs_1_thread"]) == set(row["runs"])
         assert row["runs_1_thread"]["fastffnn"]["seconds_per_epoch"] > 0
     assert "1 thread" in result.stdout
+    # the inference peer: onnxruntime (a dev dependency) on the same weights
+    for dtype in ("float32", "float64"):
+        inference = report["inference"][dtype]
+        assert inference["onnxruntime_max_difference"] < (1e-5 if dtype == "float32" else 1e-12)
+        for key in [k for k in inference if k.endswith("_rows_us")]:
+            assert set(inference[key]) == {"fastffnn", "scikit-learn", "onnxruntime"}
+            assert min(inference[key].values()) > 0
+    assert "onnxruntime" in result.stdout
     try:
         import matplotlib  # noqa: F401
     except ImportError:
