@@ -248,12 +248,10 @@ class FFNNClassifier(ClassifierMixin, BaseFFNN):
 
     # ------------------------------------------------------------- predict
 
-    def _predict_labels(self, X):
-        return self._label_binarizer.inverse_transform(self._forward(X))
-
     def predict(self, X):
         """Predicted labels (or label indicator matrix) for ``X`` (n_samples, n_features)."""
-        return self._predict_labels(self._validated(X))
+        outputs = self._predicted(X)  # first: an unfitted model raises NotFittedError
+        return self._label_binarizer.inverse_transform(outputs)
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes).
@@ -261,7 +259,7 @@ class FFNNClassifier(ClassifierMixin, BaseFFNN):
         For multi-label targets: each label's probability, (n_samples, n_labels).
         A model fitted on a single class gives it probability 1 (one column).
         """
-        probabilities = self._forward(self._validated(X))
+        probabilities = self._predicted(X)
         if len(self.classes_) == 1:
             return np.ones_like(probabilities)
         if probabilities.shape[1] == 1 and self._label_binarizer.y_type_ == "binary":

@@ -23,6 +23,7 @@ Every number is computed in ``fastffnn.training``.
 import warnings
 from numbers import Integral, Real
 
+import numba
 import numpy as np
 import scipy.sparse
 from sklearn.base import BaseEstimator, _fit_context
@@ -41,7 +42,7 @@ from fastffnn.kernels.inputs import compiled_input
 from fastffnn.network import initial_parameters, pack_parameters, parameter_views
 from fastffnn.solvers import EpochRunner, OptimizerState, minimize_lbfgs
 from fastffnn.threads import within_share
-from fastffnn.training import PREDICT_BLOCK, predict_rows
+from fastffnn.training import INPUT_NOT_FINITE, OUTPUT_NOT_FINITE, PREDICT_BLOCK, predict_rows
 
 #: Hidden activations: scikit-learn's four, "sigmoid" for "logistic", and A5-A11.
 HIDDEN_ACTIVATIONS = (
@@ -750,24 +751,36 @@ class BaseFFNN(BaseEstimator):
     # --------------------------------------------------------------- predict
 
     @within_share
-    def _forward(self, X, check_finite=True):
+    def _forward(self, X, check_finite=True, unchecked=None):
         """Output activations A^[L] for validated X, shape (n_samples, n_outputs).
 
         Outputs that overflowed raise ValueError, unless ``check_finite`` is
         False (early stopping's validation score, which then counts as NaN).
+        ``unchecked``: the user's X when X was validated without its
+        finiteness, which the compiled pass then checks a block at a time.
         """
         params = self._live_parameters()
         out = np.empty((X.shape[0], self._sizes[-1]), dtype=self._dtype)
-        predict_rows(compiled_input(X, self._dtype), params, self._sizes, self._codes,
-                     PREDICT_BLOCK, out)  # fmt: skip
-        if check_finite and not np.isfinite(out).all():
+        status = predict_rows(compiled_input(X, self._dtype), params, self._sizes, self._codes,
+                              PREDICT_BLOCK, out, unchecked is not None,
+                              numba.get_num_threads())  # fmt: skip
+        if status == INPUT_NOT_FINITE:
+            self._validated(unchecked)  # raises scikit-learn's error, which names the problem
+            raise ValueError("Input X contains NaN or infinity.")
+        if check_finite and status == OUTPUT_NOT_FINITE:
             raise ValueError("The network's outputs overflowed to NaN or inf on this X: its values "
                              "are finite but too large in magnitude. Scale X as the training "
                              "data was scaled.")  # fmt: skip
         return out
 
-    def _validated(self, X):
-        """X checked and converted for prediction.
+    def _predicted(self, X):
+        """A^[L] for the user's X: validated, with X's finiteness checked inside
+        the compiled forward pass rather than by a pass of its own over X."""
+        return self._forward(self._validated(X, check_finite=False), unchecked=X)
+
+    def _validated(self, X, check_finite=True):
+        """X checked and converted for prediction (its values' finiteness only
+        with ``check_finite``).
 
         A small, already conforming ndarray (the one-row case) only needs its
         finiteness checked: scikit-learn's full validation would cost several
@@ -782,12 +795,13 @@ class BaseFFNN(BaseEstimator):
             and X.flags.c_contiguous
             and X.shape[1] == self.n_features_in_
             and not hasattr(self, "feature_names_in_")
-            and np.isfinite(X).all()
+            and (not check_finite or np.isfinite(X).all())
         ):
             return X
         check_is_fitted(self)
         return validate_data(self, X, reset=False, dtype=self._dtype, order="C",
-                             accept_sparse=SPARSE_FORMATS)  # fmt: skip
+                             accept_sparse=SPARSE_FORMATS,
+                             ensure_all_finite=check_finite)  # fmt: skip
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

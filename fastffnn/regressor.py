@@ -178,12 +178,11 @@ class FFNNRegressor(RegressorMixin, BaseFFNN):
     # ------------------------------------------------------------- predict
 
     def _predictions(self, X, check_finite=True):
-        out = self._forward(X, check_finite)
-        return out.ravel() if out.shape[1] == 1 else out
+        return _targets(self._forward(X, check_finite))
 
     def predict(self, X):
         """Predicted targets, shape (n_samples,) for one output, else (n_samples, n_outputs)."""
-        return self._predictions(self._validated(X))
+        return _targets(self._predicted(X))
 
     def jacobian(self, X, mode="auto"):
         """Jacobian of :meth:`predict` with respect to the input features.
@@ -204,3 +203,8 @@ class FFNNRegressor(RegressorMixin, BaseFFNN):
             ``predict(X)[i]`` with respect to ``X[i, k]``.
         """
         return self._output_jacobian(self._validated(X), mode)
+
+
+def _targets(out):
+    """The network's outputs (n_samples, n_outputs) as predictions: one output raveled."""
+    return out.ravel() if out.shape[1] == 1 else out

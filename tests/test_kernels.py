@@ -13,9 +13,10 @@ import naive
 import numba
 import numpy as np
 import pytest
+import scipy.sparse
 
 from fastffnn import network, training
-from fastffnn.kernels import activations, costs, linear, optimizers
+from fastffnn.kernels import activations, costs, inputs, linear, optimizers
 from fastffnn.kernels import dropout as dropout_kernels
 
 DTYPES = [np.float32, np.float64]
@@ -1154,10 +1155,39 @@ def test_predict_rows(dtype, output):
     net = make_network(60, 2, "tanh", output, dtype, m=23)
     sizes = net["sizes"]
     out = np.full((23, sizes[-1]), np.nan, dtype=dtype)
-    training.predict_rows(net["X"], net["params"], sizes, net["codes"], 7, out)
+    status = training.predict_rows(
+        net["X"], net["params"], sizes, net["codes"], 7, out, True, numba.get_num_threads()
+    )
+    assert status == training.FINITE
     Ws, bs = reference_parameters(net)
     _, As = naive.forward(f64(net["X"]).T, Ws, bs, net["names"])
     assert_close(out, As[-1].T, dtype)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("n_rows", [5, 23], ids=["one block", "four blocks"])
+def test_predict_rows_reports_what_is_not_finite(n_rows, sparse):
+    """predict_rows' status: X's NaN or inf (in any block, checked only when asked)
+    before outputs that overflowed; finite outputs are those of every block."""
+    net = make_network(60, 2, "identity", "C5", np.float64, m=n_rows)
+    sizes, X = net["sizes"], np.ascontiguousarray(net["X"])
+
+    def status(X, check_input=True, params=net["params"]):
+        out = np.empty((n_rows, sizes[-1]))
+        A0 = inputs.compiled_input(scipy.sparse.csr_matrix(X) if sparse else X, np.float64)
+        return training.predict_rows(
+            A0, params, sizes, net["codes"], 7, out, check_input, numba.get_num_threads()
+        )
+
+    assert status(X) == training.FINITE
+    for bad in (np.nan, np.inf, -np.inf):
+        broken = X.copy()
+        broken[-1, 1] = bad  # the last row: the last block
+        assert status(broken) == training.INPUT_NOT_FINITE
+        assert status(broken, check_input=False) == training.OUTPUT_NOT_FINITE
+    huge = X.copy()
+    huge[n_rows // 2] = 1e300  # finite, but W x overflows with these weights
+    assert status(huge, params=net["params"] * 1e10) == training.OUTPUT_NOT_FINITE
 
 
 def test_every_registered_code_has_its_own_kernel():

@@ -104,10 +104,10 @@ def test_sparse_kernels_against_the_dense_ones():
     sparse = inputs.compiled_input(X, np.float64)
     sparse = sparse[:3] + (rows,)
     out = np.empty((rows.size, 3))
-    predict_rows(sparse, model._params, model._sizes, model._codes, 4, out)
+    assert predict_rows(sparse, model._params, model._sizes, model._codes, 4, out, True, 1) == 0
     expected = np.empty_like(out)
     predict_rows(np.ascontiguousarray(X[rows].toarray()), model._params, model._sizes,
-                 model._codes, 4, expected)  # fmt: skip
+                 model._codes, 4, expected, True, 1)  # fmt: skip
     np.testing.assert_allclose(out, expected, rtol=1e-13, atol=1e-15)
 
 

@@ -56,6 +56,11 @@ def n_examples(A0):
     raise NotImplementedError("compiled code only")
 
 
+def all_finite(X):
+    """Whether every stored value of X (as ``row_block`` gives it) is finite."""
+    raise NotImplementedError("compiled code only")
+
+
 def input_layer_forward(W, b, A0, Z):
     """F1 for layer 1: ``Z = W A^[0] + broadcast(b)``. W: (n^[1], n^[0]); b: (n^[1],);
     Z: (n^[1], m), output."""
@@ -73,6 +78,30 @@ def _n_rows(X):
     if _sparse(X):
         return lambda X: X[3].size
     return lambda X: X.shape[0]
+
+
+@overload(all_finite, jit_options={"cache": True})
+def _all_finite(X):
+    if _sparse(X):
+
+        def sparse_finite(X):
+            data, _, indptr, rows = X
+            for r in rows:
+                for p in range(indptr[r], indptr[r + 1]):
+                    if not np.isfinite(data[p]):
+                        return False
+            return True
+
+        return sparse_finite
+
+    def dense_finite(X):
+        for i in range(X.shape[0]):
+            for j in range(X.shape[1]):
+                if not np.isfinite(X[i, j]):
+                    return False
+        return True
+
+    return dense_finite
 
 
 @overload(row_block, jit_options={"cache": True})
