@@ -39,6 +39,7 @@ from sklearn.utils.validation import (
 
 from fastffnn.kernels.activations import ACTIVATION_CODES
 from fastffnn.kernels.inputs import compiled_input
+from fastffnn.kernels.linear import LOOP_EXAMPLES
 from fastffnn.network import initial_parameters, pack_parameters, parameter_views
 from fastffnn.solvers import EpochRunner, OptimizerState, minimize_lbfgs
 from fastffnn.threads import within_share
@@ -750,7 +751,6 @@ class BaseFFNN(BaseEstimator):
 
     # --------------------------------------------------------------- predict
 
-    @within_share
     def _forward(self, X, check_finite=True, unchecked=None):
         """Output activations A^[L] for validated X, shape (n_samples, n_outputs).
 
@@ -759,6 +759,11 @@ class BaseFFNN(BaseEstimator):
         ``unchecked``: the user's X when X was validated without its
         finiteness, which the compiled pass then checks a block at a time.
         """
+        if X.shape[0] <= LOOP_EXAMPLES:  # no BLAS call, no parallel region: nothing to limit
+            return self._compiled_forward(X, check_finite, unchecked)
+        return self._limited_forward(X, check_finite, unchecked)
+
+    def _compiled_forward(self, X, check_finite, unchecked):
         params = self._live_parameters()
         out = np.empty((X.shape[0], self._sizes[-1]), dtype=self._dtype)
         status = predict_rows(compiled_input(X, self._dtype), params, self._sizes, self._codes,
@@ -773,6 +778,8 @@ class BaseFFNN(BaseEstimator):
                              "data was scaled.")  # fmt: skip
         return out
 
+    _limited_forward = within_share(_compiled_forward)
+
     def _predicted(self, X):
         """A^[L] for the user's X: validated, with X's finiteness checked inside
         the compiled forward pass rather than by a pass of its own over X."""
@@ -782,9 +789,9 @@ class BaseFFNN(BaseEstimator):
         """X checked and converted for prediction (its values' finiteness only
         with ``check_finite``).
 
-        A small, already conforming ndarray (the one-row case) only needs its
-        finiteness checked: scikit-learn's full validation would cost several
-        times the compiled forward pass. Anything else takes the full path.
+        A small, already conforming ndarray (the one-row case) needs no more
+        than that: scikit-learn's full validation would cost several times the
+        compiled forward pass. Anything else takes the full path.
         """
         if (
             type(X) is np.ndarray

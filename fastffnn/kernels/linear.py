@@ -9,6 +9,12 @@ import numpy as np
 
 from fastffnn._jit import serial
 
+#: Examples up to which F1 runs as compiled loops instead of a BLAS GEMM: as fast
+#: for one example here (a matrix-vector product bound by reading W), without
+#: BLAS's call overhead, and with no BLAS call a one-row prediction needs no BLAS
+#: thread limits (``fastffnn.threads``).
+LOOP_EXAMPLES = 1
+
 
 @serial
 def linear_forward(W, b, A_prev, Z):
@@ -16,8 +22,18 @@ def linear_forward(W, b, A_prev, Z):
 
     W: (n_l, n_{l-1}); b: (n_l,); A_prev: (n_{l-1}, m); Z: (n_l, m), output.
     """
-    np.dot(A_prev.T, W.T, Z.T)
     n, m = Z.shape
+    if m <= LOOP_EXAMPLES:
+        for i in range(m):
+            z = Z[:, i]
+            z[:] = b
+            for k in range(W.shape[1]):  # columns of W: stride 1, vectorized across units
+                a = A_prev[k, i]
+                w = W[:, k]
+                for j in range(n):
+                    z[j] += a * w[j]
+        return
+    np.dot(A_prev.T, W.T, Z.T)
     for i in range(m):
         for j in range(n):
             Z[j, i] += b[j]
