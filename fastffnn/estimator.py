@@ -760,15 +760,15 @@ class BaseFFNN(BaseEstimator):
         finiteness, which the compiled pass then checks a block at a time.
         """
         if X.shape[0] <= LOOP_EXAMPLES:  # no BLAS call, no parallel region: nothing to limit
-            return self._compiled_forward(X, check_finite, unchecked)
+            return self._compiled_forward(X, check_finite, unchecked, threads=1)
         return self._limited_forward(X, check_finite, unchecked)
 
-    def _compiled_forward(self, X, check_finite, unchecked):
+    def _compiled_forward(self, X, check_finite, unchecked, threads=None):
         params = self._live_parameters()
         out = np.empty((X.shape[0], self._sizes[-1]), dtype=self._dtype)
         status = predict_rows(compiled_input(X, self._dtype), params, self._sizes, self._codes,
                               PREDICT_BLOCK, out, unchecked is not None,
-                              numba.get_num_threads())  # fmt: skip
+                              threads or numba.get_num_threads())  # fmt: skip
         if status == INPUT_NOT_FINITE:
             self._validated(unchecked)  # raises scikit-learn's error, which names the problem
             raise ValueError("Input X contains NaN or infinity.")
