@@ -12,6 +12,7 @@ set in ``sphinxext/fastffnn_gallery.py``.
 """
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -69,7 +70,7 @@ numpydoc_attributes_as_param_list = True
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
-    "filename_pattern": r"/(?!distributed_grid_search\.py)[^/]+\.py$",
+    "filename_pattern": re.escape(os.sep) + r"(?!distributed_grid_search\.py)[^\\/]+\.py$",
     "ignore_pattern": r"__init__\.py",
     "reset_argv": "fastffnn_gallery.reset_argv",
     "image_scrapers": ("fastffnn_gallery.saved_png_scraper",),
