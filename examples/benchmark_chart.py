@@ -6,7 +6,9 @@ architecture, Adam, batch size, epochs and dtype for every library, warm
 timings) and writes milliseconds per epoch as a bar chart PNG (matplotlib is
 optional: without it only the table is printed). By default the
 configurations are shrunk to smoke-test sizes, which finish in seconds but
-say little about speed; ``--full`` runs the real sizes (minutes)::
+say little about speed; ``--full`` runs the real sizes (minutes).
+
+Usage::
 
     python examples/benchmark_chart.py [--full] [--out benchmark.png] [--no-torch]
 """

@@ -7,7 +7,9 @@ cluster, with the same results as a local search. This script starts a local
 cluster (worker processes on this machine); the comment next to the
 ``Client`` shows the one line that points it at a real cluster instead.
 Inside a worker, fastffnn limits each fit's numba and BLAS threads to the
-worker's threads, so worker processes do not oversubscribe the cores::
+worker's threads, so worker processes do not oversubscribe the cores.
+
+Usage::
 
     pip install -e ".[distributed]"
     python examples/distributed_grid_search.py [--workers 2] [--max-iter 30] [--cv 3]

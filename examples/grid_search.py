@@ -3,7 +3,9 @@
 
 FFNNClassifier is a scikit-learn estimator, so it goes into a Pipeline and
 GridSearchCV as MLPClassifier would (parameters are addressed as
-``ffnnclassifier__<name>``). Prints the five best candidates::
+``ffnnclassifier__<name>``). Prints the five best candidates.
+
+Usage::
 
     python examples/grid_search.py [--max-iter 100] [--cv 5] [--n-jobs 1]
 """

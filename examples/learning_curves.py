@@ -6,7 +6,9 @@ With ``early_stopping=True`` FFNNClassifier holds out a stratified
 (``validation_scores_``), stops when the score has not improved for
 ``n_iter_no_change`` epochs and restores the best weights. ``loss_curve_``
 holds the training loss of every epoch. This example plots both to a PNG
-(matplotlib is optional: without it the curves are printed only)::
+(matplotlib is optional: without it the curves are printed only).
+
+Usage::
 
     python examples/learning_curves.py [--out learning_curves.png] [--max-iter 300]
 """

@@ -5,7 +5,9 @@ When y is an indicator matrix (one 0/1 column per label), FFNNClassifier
 gives the network one logistic output unit per label and trains it with
 binary cross-entropy summed over the labels, so each example can carry any
 number of labels. ``predict`` returns an indicator matrix and
-``predict_proba`` each label's probability (rows do not sum to one)::
+``predict_proba`` each label's probability (rows do not sum to one).
+
+Usage::
 
     python examples/multilabel.py [--max-iter 200]
 """

@@ -3,7 +3,9 @@
 
 Trains the same 64-100-10 network on scikit-learn's bundled digits with
 fastffnn and with scikit-learn's MLPClassifier (same parameters, same
-random_state) and prints the held-out accuracy and training time of each::
+random_state) and prints the held-out accuracy and training time of each.
+
+Usage::
 
     python examples/quickstart.py [--max-iter 200]
 """

@@ -3,7 +3,9 @@
 
 scikit-learn's MLPClassifier against FFNNClassifier, with defaults and with
 the "tabular" setting (dropout, decoupled weight decay, a cosine schedule with
-warm-up, label smoothing, SiLU), by 5-fold cross-validation::
+warm-up, label smoothing, SiLU), by 5-fold cross-validation.
+
+Usage::
 
     python examples/tabular_study.py [--folds 5] [--max-iter 200] [--problems digits,noisy]
 
