@@ -13,6 +13,7 @@ set in ``sphinxext/fastffnn_gallery.py``.
 
 import os
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -54,9 +55,14 @@ myst_enable_extensions = ["dollarmath"]
 myst_heading_anchors = 3  # GitHub's heading slugs, for the README's #links
 
 # -- API reference -----------------------------------------------------------
+# autosummary writes a page per name into generated/ and never deletes one:
+# start from an empty folder, so a name dropped from api.rst (or from the code)
+# leaves no stale page behind to break the next build.
+shutil.rmtree(DOCS / "generated", ignore_errors=True)
 autosummary_generate = True
 autodoc_default_options = {"members": True}
 autodoc_typehints = "none"  # numpydoc's Parameters sections say the types
+autodoc_preserve_defaults = True  # signatures show defaults as written (configs=CONFIGS)
 numpydoc_show_class_members = False  # the class template lists the methods
 numpydoc_class_members_toctree = False
 numpydoc_attributes_as_param_list = True
@@ -76,7 +82,7 @@ sphinx_gallery_conf = {
     "image_scrapers": ("fastffnn_gallery.saved_png_scraper",),
     "within_subsection_order": "FileNameSortKey",
     # "Examples using ..." at the end of each API page (the templates' minigallery)
-    "backreferences_dir": "generated/backreferences",
+    "backreferences_dir": "_backreferences",
     "doc_module": ("fastffnn",),
     "download_all_examples": False,
     "remove_config_comments": True,

@@ -41,6 +41,8 @@ PUBLIC_MODULES = (
     "fastffnn.tables",
     "fastffnn.bench",
 )
+#: Modules documented whole by automodule (docs/api_bench.rst), not listed in docs/api.rst.
+DOCUMENTED_WHOLE = ("fastffnn.bench",)
 #: Public names in modules that are otherwise internal.
 ALSO_PUBLIC = ("fastffnn.estimator.FastffnnVersionWarning", "fastffnn.__main__.main")
 #: Examples the gallery shows without running them (see docs/conf.py).
@@ -99,7 +101,8 @@ def test_api_page_lists_every_public_name():
         match = re.fullmatch(r"\s*(?:\.\. data:: )?~?([\w.]+)", line)
         if match:
             entries.add("fastffnn." + match.group(1).removeprefix("fastffnn."))
-    missing = sorted(public_names() - entries)
+    listed = {name for name in public_names() if name.rpartition(".")[0] not in DOCUMENTED_WHOLE}
+    missing = sorted(listed - entries)
     assert not missing, f"add to docs/api.rst: {missing}"
 
 
