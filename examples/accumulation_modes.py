@@ -1,8 +1,12 @@
-"""Forward versus reverse accumulation on MATH.md's worked example, step by step.
+"""Forward versus reverse accumulation on MATH.md's worked example, step by step
+===============================================================================
+
+Two outputs of three inputs, differentiated by hand in both modes, with every
+intermediate printed. The function::
 
     y1 = x1 (x2 - x3),    y2 = x3 log(1 - x1)
 
-split into elementary steps
+split into elementary steps::
 
     u4 = x2 - x3,  u5 = x1 u4 (= y1),  u6 = 1 - x1,  u7 = log u6,  u8 = x3 u7 (= y2).
 
@@ -10,7 +14,7 @@ Forward mode carries tangents (a dot: du/dx along one input direction) from the
 inputs to the outputs, one pass per input: 3 passes, each giving one column of
 the 2 x 3 Jacobian. Reverse mode carries adjoints (a bar: dy_r/du for one
 output) from the outputs back to the inputs, one pass per output: 2 passes,
-each giving one row. Both are checked against the closed form
+each giving one row. Both are checked against the closed form::
 
     J = [[x2 - x3,          x1,  -x1        ],
          [-x3 / (1 - x1),   0,   log(1 - x1)]].
@@ -128,4 +132,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    status = main(sys.argv[1:])
+    if status:  # no sys.exit(0): the docs' gallery runs this file inside the build
+        sys.exit(status)

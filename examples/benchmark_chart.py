@@ -1,11 +1,14 @@
-"""Speed comparison as a bar chart: fastffnn against MLPClassifier (and PyTorch).
+"""Speed comparison as a bar chart: fastffnn against MLPClassifier (and PyTorch)
+===============================================================================
 
 Runs the comparison behind ``python -m fastffnn bench`` (same data,
 architecture, Adam, batch size, epochs and dtype for every library, warm
 timings) and writes milliseconds per epoch as a bar chart PNG (matplotlib is
 optional: without it only the table is printed). By default the
 configurations are shrunk to smoke-test sizes, which finish in seconds but
-say little about speed; --full runs the real sizes (minutes).
+say little about speed; ``--full`` runs the real sizes (minutes).
+
+Usage::
 
     python examples/benchmark_chart.py [--full] [--out benchmark.png] [--no-torch]
 """
@@ -17,7 +20,7 @@ from fastffnn import bench
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--full", action="store_true", help="the real sizes (minutes)")
     parser.add_argument(
         "--out", default="benchmark.png", help="PNG file to write (default: ./benchmark.png)"

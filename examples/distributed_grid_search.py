@@ -1,4 +1,5 @@
-"""Distributed grid search: GridSearchCV over FFNNClassifier on a Dask cluster.
+"""Distributed grid search: GridSearchCV over FFNNClassifier on a Dask cluster
+==============================================================================
 
 scikit-learn's GridSearchCV runs its fits through joblib; under
 ``joblib.parallel_backend("dask")`` they run as tasks on the workers of a Dask
@@ -7,6 +8,8 @@ cluster (worker processes on this machine); the comment next to the
 ``Client`` shows the one line that points it at a real cluster instead.
 Inside a worker, fastffnn limits each fit's numba and BLAS threads to the
 worker's threads, so worker processes do not oversubscribe the cores.
+
+Usage::
 
     pip install -e ".[distributed]"
     python examples/distributed_grid_search.py [--workers 2] [--max-iter 30] [--cv 3]
@@ -36,7 +39,7 @@ def ignore_convergence_warnings():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--workers", type=int, default=2, help="local worker processes")
     parser.add_argument("--max-iter", type=int, default=30, help="epochs per fit (default: 30)")
     parser.add_argument("--cv", type=int, default=3, help="cross-validation folds (default: 3)")

@@ -1,8 +1,11 @@
-"""Grid search: GridSearchCV over hidden layer sizes, activation and alpha.
+"""Grid search: GridSearchCV over hidden layer sizes, activation and alpha
+=========================================================================
 
 FFNNClassifier is a scikit-learn estimator, so it goes into a Pipeline and
 GridSearchCV as MLPClassifier would (parameters are addressed as
 ``ffnnclassifier__<name>``). Prints the five best candidates.
+
+Usage::
 
     python examples/grid_search.py [--max-iter 100] [--cv 5] [--n-jobs 1]
 """
@@ -27,7 +30,7 @@ GRID = {
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--max-iter", type=int, default=100, help="epochs per fit (default: 100)")
     parser.add_argument("--cv", type=int, default=5, help="cross-validation folds (default: 5)")
     parser.add_argument("--n-jobs", type=int, default=1, help="parallel fits (default: 1)")

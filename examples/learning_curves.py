@@ -1,4 +1,5 @@
-"""Learning curves: training loss and validation score per epoch, with early stopping.
+"""Learning curves: training loss and validation score per epoch, with early stopping
+===================================================================================
 
 With ``early_stopping=True`` FFNNClassifier holds out a stratified
 ``validation_fraction`` of the training data, scores it after every epoch
@@ -6,6 +7,8 @@ With ``early_stopping=True`` FFNNClassifier holds out a stratified
 ``n_iter_no_change`` epochs and restores the best weights. ``loss_curve_``
 holds the training loss of every epoch. This example plots both to a PNG
 (matplotlib is optional: without it the curves are printed only).
+
+Usage::
 
     python examples/learning_curves.py [--out learning_curves.png] [--max-iter 300]
 """
@@ -60,7 +63,7 @@ def plot(network, path):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument(
         "--out",
         default="learning_curves.png",

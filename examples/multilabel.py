@@ -1,10 +1,13 @@
-"""Multi-label classification: one logistic (sigmoid) output per label.
+"""Multi-label classification: one logistic (sigmoid) output per label
+=====================================================================
 
 When y is an indicator matrix (one 0/1 column per label), FFNNClassifier
 gives the network one logistic output unit per label and trains it with
 binary cross-entropy summed over the labels, so each example can carry any
 number of labels. ``predict`` returns an indicator matrix and
 ``predict_proba`` each label's probability (rows do not sum to one).
+
+Usage::
 
     python examples/multilabel.py [--max-iter 200]
 """
@@ -26,7 +29,7 @@ from fastffnn import FFNNClassifier
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--max-iter", type=int, default=200, help="epochs (default: 200)")
     args = parser.parse_args()
 

@@ -1,8 +1,11 @@
-"""Quickstart: FFNNClassifier in a scikit-learn Pipeline, against MLPClassifier.
+"""Quickstart: FFNNClassifier in a scikit-learn Pipeline, against MLPClassifier
+==============================================================================
 
 Trains the same 64-100-10 network on scikit-learn's bundled digits with
 fastffnn and with scikit-learn's MLPClassifier (same parameters, same
 random_state) and prints the held-out accuracy and training time of each.
+
+Usage::
 
     python examples/quickstart.py [--max-iter 200]
 """
@@ -22,7 +25,7 @@ from fastffnn import FFNNClassifier
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--max-iter", type=int, default=200, help="epochs (default: 200)")
     args = parser.parse_args()
 

@@ -245,8 +245,10 @@ class BlockErrors:
 
 @dataclass
 class DirectionalCheck:
-    """One random unit direction ``v``: ``g . v`` by backpropagation, ``dot-J`` by
-    forward mode (T1-T2) and a central difference of J along v.
+    """The check along one random unit direction v of the parameters.
+
+    ``g . v`` by backpropagation, ``dot-J`` by forward mode (T1-T2) and a
+    central difference of J along v.
 
     The errors are relative to ``gradient_norm`` = ``||g||``, the largest
     directional derivative along any unit direction: ``g . v`` itself can be
