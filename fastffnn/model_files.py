@@ -4,8 +4,9 @@
 (``skops.io``): a zip of a JSON description of every object and the arrays in
 numpy's format. :func:`load` reads one without running anything from it: it
 first lists every type the file names and refuses the file if any is not in
-:data:`TRUSTED_TYPES` (the types a fastffnn pipeline is made of), then lets
-skops build the objects, trusting that list and nothing more.
+:data:`TRUSTED_TYPES` (the types a fastffnn pipeline is made of) or is stored
+otherwise than as data (:data:`TRUSTED_LOADERS`), then lets skops build the
+objects, trusting that list and nothing more.
 
 A pickle (joblib) file, as ``fastffnn train`` wrote before skops files, can
 run any code when it loads. :func:`load` reads one only when asked
@@ -69,7 +70,7 @@ def _trusted_types():
         np.random.RandomState,  # an estimator's random_state, as scikit-learn keeps it
     ]  # fmt: skip
     data = [
-        dict, list, tuple, str, int, float, bool, slice,
+        dict, list, tuple, set, str, int, float, bool, slice,
         np.ndarray, np.dtype, np.bool_,
         np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64,
         np.float16, np.float32, np.float64,
@@ -96,23 +97,41 @@ def _schema(file, name):
     return schema
 
 
-def types_in(schema):
-    """The set of types (``module.name``) that a skops schema names anywhere.
+#: How skops may store the objects of a model file (the ``__loader__`` of each):
+#: containers, JSON values, types, objects from their attributes, arrays, dtypes
+#: and RandomState. The others (functions, methods, operators, constructor
+#: calls, ...) are refused, even for a trusted type: a model file needs none.
+TRUSTED_LOADERS = frozenset({
+    "DictNode", "ListNode", "TupleNode", "SetNode", "SliceNode", "JsonNode", "TypeNode",
+    "ObjectNode", "NdArrayNode", "DTypeNode", "RandomStateNode",
+})  # fmt: skip
 
-    Every object of a skops file is a JSON object with ``__module__`` and
-    ``__class__`` keys; all of them are collected, however deeply nested, and
-    a JSON object with only one of the two counts too, so nothing is missed.
+
+def untrusted_in(schema, trusted=TRUSTED_TYPES):
+    """What a skops schema names that a model file does not trust, sorted.
+
+    Every object of a skops file is a JSON object with ``__module__``,
+    ``__class__`` and ``__loader__`` keys; all of them are checked, however
+    deeply nested, and a JSON object with any of the keys counts, so none is
+    missed. A type outside ``trusted`` is listed as ``module.name``; a trusted
+    type stored by a loader outside :data:`TRUSTED_LOADERS` as
+    ``module.name (stored as Loader)``.
     """
-    found, pending = set(), [schema]
+    trusted, found, pending = set(trusted), set(), [schema]
     while pending:
         item = pending.pop()
         if isinstance(item, dict):
-            if "__module__" in item or "__class__" in item:
-                found.add(f"{item.get('__module__')}.{item.get('__class__')}")
+            if any(key in item for key in ("__module__", "__class__", "__loader__")):
+                name = f"{item.get('__module__')}.{item.get('__class__')}"
+                loader = item.get("__loader__")
+                if name not in trusted:
+                    found.add(name)
+                elif loader not in TRUSTED_LOADERS:
+                    found.add(f"{name} (stored as {loader})")
             pending.extend(item.values())
         elif isinstance(item, list):
             pending.extend(item)
-    return found
+    return sorted(found)
 
 
 _TRUSTED_IN_WORDS = (
@@ -131,9 +150,7 @@ def save(path, payload, *, trusted=()):
     import skops.io
 
     data = skops.io.dumps(payload, compression=zipfile.ZIP_DEFLATED)  # a 14th of the size
-    untrusted = sorted(
-        types_in(_schema(io.BytesIO(data), "the model")) - {*TRUSTED_TYPES, *trusted}
-    )
+    untrusted = untrusted_in(_schema(io.BytesIO(data), "the model"), [*TRUSTED_TYPES, *trusted])
     if untrusted:
         raise UntrustedTypesError(f"cannot save the model: it holds types that model files do not "
                                   f"trust: {', '.join(untrusted)} ({_TRUSTED_IN_WORDS})",
@@ -186,7 +203,7 @@ def load(path, *, trusted=(), allow_pickle=False):
         raise ModelFileError(f"cannot read {name} as a model file: it is neither a skops file "
                              "nor a pickle")  # fmt: skip
     trusted = [*TRUSTED_TYPES, *trusted]
-    untrusted = sorted(types_in(_schema(path, name)) - set(trusted))
+    untrusted = untrusted_in(_schema(path, name), trusted)
     if untrusted:
         raise UntrustedTypesError(f"{name} holds types that fastffnn model files do not trust: "
                                   f"{', '.join(untrusted)}; it was refused and nothing in it "

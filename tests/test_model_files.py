@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import skops.io
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import MinMaxScaler
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from fastffnn import FFNNClassifier, model_files, tables
 from fastffnn.__main__ import MODEL_FORMAT, main, read_csv
@@ -184,15 +184,21 @@ def _rewrite(source, target, schema):
     return target
 
 
+def _state(obj):
+    """The skops state of ``obj``, to put into another file's schema (no memo ids)."""
+    text = zipfile.ZipFile(io.BytesIO(skops.io.dumps(obj))).read("schema.json")
+    state = json.loads(text, object_hook=lambda item: {k: v for k, v in item.items()
+                                                       if k != "__id__"})  # fmt: skip
+    for key in ("protocol", "_skops_version"):
+        state.pop(key)
+    return state
+
+
 def os_system_node(command):
     """A skops node that calls ``os.system(command)`` when built: skops constructs a
     ConstructorFromReduceNode by calling its type with its content as arguments."""
-    arguments = json.loads(zipfile.ZipFile(io.BytesIO(skops.io.dumps((command,)))).read(
-        "schema.json"))  # fmt: skip
-    for key in ("protocol", "_skops_version"):
-        arguments.pop(key)
     return {"__class__": "system", "__module__": "os", "__loader__": "ConstructorFromReduceNode",
-            "content": arguments}  # fmt: skip
+            "content": _state((command,))}  # fmt: skip
 
 
 def _find_object(schema, class_name):
@@ -263,12 +269,42 @@ def test_a_scikit_learn_type_that_train_never_writes_is_refused_too(folder, tmp_
     assert isinstance(loaded["model"][0], MinMaxScaler)
 
 
-def test_types_in_finds_every_type_however_deep():
-    schema = {"__class__": "dict", "__module__": "builtins", "content": {
+def test_a_trusted_type_stored_as_a_method_is_refused(crafted, folder, tmp_path, capsys):
+    """A bound method of a trusted type: model files hold no methods, so it is
+    refused, whatever types the caller trusts."""
+    path, _ = crafted
+    schema = _schema(path)
+    network = _find_object(schema, "FFNNClassifier")
+    network["content"]["content"]["activation"] = {
+        "__class__": "Pipeline", "__module__": "sklearn.pipeline", "__loader__": "MethodNode",
+        "content": {"func": "fit", "obj": _state(make_pipeline(StandardScaler()))},
+    }  # fmt: skip
+    method = _rewrite(path, tmp_path / "method.skops", schema)
+    # the control: skops told to trust the method loads it as the network's activation
+    loaded = skops.io.load(
+        method, trusted=[*model_files.TRUSTED_TYPES, "sklearn.pipeline.Pipeline.fit"]
+    )
+    assert callable(loaded["model"][-1].activation)
+    result = run_in_process(["predict", method, folder / "data.csv"], capsys)
+    assert result.returncode == 2
+    assert "do not trust: sklearn.pipeline.Pipeline (stored as MethodNode);" in result.stderr
+    with pytest.raises(model_files.UntrustedTypesError, match="stored as MethodNode"):
+        model_files.load(method, trusted=["sklearn.pipeline.Pipeline.fit"])
+
+
+def test_untrusted_in_finds_every_type_however_deep():
+    schema = {"__class__": "dict", "__module__": "builtins", "__loader__": "DictNode",
+              "content": {
         "a": [{"x": {"__module__": "os", "__class__": "system"}}],
-        "b": {"__class__": "lonely"},  # half a node still counts
+        "b": {"__class__": "lonely"},  # part of a node still counts
+        "c": {"__class__": "str", "__module__": "builtins", "__loader__": "FunctionNode"},
+        "d": {"__class__": "str", "__module__": "builtins", "__loader__": "JsonNode"},
     }}  # fmt: skip
-    assert model_files.types_in(schema) == {"builtins.dict", "os.system", "None.lonely"}
+    assert model_files.untrusted_in(schema) == [
+        "None.lonely",
+        "builtins.str (stored as FunctionNode)",
+        "os.system",
+    ]
 
 
 # ---------------------------------------------------------- legacy pickles
