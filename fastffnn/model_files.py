@@ -33,9 +33,10 @@ class ModelFileError(ValueError):
 
 
 class UntrustedTypesError(ModelFileError):
-    """A skops file naming types outside :data:`TRUSTED_TYPES`; nothing in it was run.
+    """A skops file naming types outside :data:`TRUSTED_TYPES`, or stored by a
+    loader outside :data:`TRUSTED_LOADERS`; nothing in it was run.
 
-    ``types`` lists them, as ``module.name``.
+    ``types`` lists them, as :func:`untrusted_in` does.
     """
 
     def __init__(self, message, types):
