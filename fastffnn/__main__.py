@@ -19,6 +19,8 @@ import time
 import warnings
 
 MODEL_FORMAT = "fastffnn.cli.model/2"  # the "format" key of a file written by train
+#: Names of files that once were pickles; a skops file so named gets a note.
+PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
 #: Files of numeric columns only, written before categorical columns were read.
 NUMERIC_MODEL_FORMAT = "fastffnn.cli.model/1"
 
@@ -205,12 +207,13 @@ def _drop(text):
 
 
 def train(args):
-    """Train a preprocessing + FFNNClassifier pipeline on a CSV file and save it with joblib.
+    """Train a preprocessing + FFNNClassifier pipeline on a CSV file and save it.
 
     Numeric columns are median-imputed and standardized, text columns imputed
     and one-hot encoded (``fastffnn.tables``). The held-out accuracy is
     measured on a stratified --test-size split; then, unless --no-refit, the
-    pipeline is fitted again on every row and that model is saved.
+    pipeline is fitted again on every row and that model is saved, as a skops
+    file (``fastffnn.model_files``), which loads without running code.
     """
     from fastffnn import tables
 
@@ -238,13 +241,12 @@ def train(args):
                                "is empty")  # fmt: skip
     _check_output_dir(args.out)
 
-    import joblib
     import numpy as np
     from sklearn.model_selection import train_test_split
     from sklearn.pipeline import make_pipeline
 
     import fastffnn
-    from fastffnn import FFNNClassifier
+    from fastffnn import FFNNClassifier, model_files
 
     y = np.array(y, dtype=object)
     classes, counts = np.unique(y, return_counts=True)
@@ -305,28 +307,45 @@ def train(args):
         "fastffnn_version": getattr(fastffnn, "__version__", None),
     }
     try:
-        joblib.dump(bundle, args.out)
+        model_files.save(args.out, bundle)
     except OSError as error:
         raise CommandError(f"cannot write {args.out}: {error.strerror or error}") from None
+    except model_files.ModelFileError as error:
+        raise CommandError(str(error)) from None
     print(f"wrote {args.out}")
+    if os.path.splitext(args.out)[1].lower() in PICKLE_SUFFIXES:
+        print(f"fastffnn: note: {args.out} is a skops file, not a pickle, whatever its name; "
+              "load it from Python with fastffnn.model_files.load", file=sys.stderr)  # fmt: skip
     return 0
 
 
 # --------------------------------------------------------------- predict
 
 
+def _print_warning(message, *args, **kwargs):
+    print(f"fastffnn: warning: {_one_line(message)}", file=sys.stderr)
+
+
 def load_model(path):
-    """The dict written by ``train`` (model, feature_names, target, classes)."""
+    """The dict written by ``train`` (model, feature_names, target, classes).
+
+    A skops file loads without running code from it, or not at all when it
+    names a type outside ``fastffnn.model_files.TRUSTED_TYPES``. A pickle, as
+    ``train`` wrote before skops files, still loads, after a warning.
+    """
     if not os.path.isfile(path):
         raise CommandError(f"{path}: no such model file" if not os.path.exists(path)
                            else f"{path} is not a model file")  # fmt: skip
-    import joblib
+    from fastffnn import model_files
 
-    try:
-        bundle = joblib.load(path)
-    except Exception as error:  # unpickling a foreign file can raise almost anything
-        raise CommandError(f"cannot read {path} as a model written by 'fastffnn train' "
-                           f"({type(error).__name__})") from None  # fmt: skip
+    with warnings.catch_warnings():
+        # printed as they come: the pickle warning before the pickle runs
+        warnings.showwarning = _print_warning
+        warnings.simplefilter("always", model_files.PickleModelWarning)
+        try:
+            bundle = model_files.load(path, allow_pickle=True)
+        except model_files.ModelFileError as error:
+            raise CommandError(str(error)) from None
     if not isinstance(bundle, dict) or bundle.get("format") not in (
         MODEL_FORMAT,
         NUMERIC_MODEL_FORMAT,
@@ -508,9 +527,9 @@ def build_parser():
     )
     train_parser.add_argument(
         "--out",
-        default="model.joblib",
+        default="model.skops",
         metavar="MODEL",
-        help="where to write the model (default: model.joblib)",
+        help="where to write the model, a skops file (default: model.skops)",
     )
     train_parser.set_defaults(run=train)
 
@@ -518,10 +537,11 @@ def build_parser():
         "predict",
         help="predict the rows of a CSV file with a model written by train",
         description=predict.__doc__ + " The file needs the model's feature columns (by "
-        "name, in any order); the target column and other columns are ignored. The model "
-        "file is a pickle: load only files you trust.",
+        "name, in any order); the target column and other columns are ignored. A skops "
+        "model file loads without running code from it; a pickle (a .joblib file of an "
+        "older train) runs whatever code it holds: load only pickles you trust.",
     )
-    predict_parser.add_argument("model", metavar="MODEL.joblib")
+    predict_parser.add_argument("model", metavar="MODEL.skops")
     predict_parser.add_argument("data", metavar="DATA.csv")
     predict_parser.add_argument(
         "--proba", action="store_true", help="write class probabilities, one column per class"

@@ -8,11 +8,11 @@ import json
 import subprocess
 import sys
 
-import joblib
 import numpy as np
 import pytest
 from sklearn.datasets import make_classification
 
+from fastffnn import model_files
 from fastffnn.__main__ import main
 
 FEATURES = ["f0", "f1", "f2", "f3", "f4"]
@@ -71,7 +71,7 @@ def trained(tmp_path_factory, data):
         "--max-iter",
         "100",
         "--out",
-        "model.joblib",
+        "model.skops",
         cwd=folder,
     )
     return folder, result
@@ -87,7 +87,7 @@ def test_train_reports_accuracy_and_writes_the_model(trained, data):
     assert result.returncode == 0, result.stderr
     assert "held-out accuracy: " in result.stdout
     assert "Traceback" not in result.stderr
-    bundle = joblib.load(folder / "model.joblib")
+    bundle = model_files.load(folder / "model.skops")
     assert bundle["feature_names"] == FEATURES
     assert bundle["target"] == "animal"
     assert bundle["classes"] == sorted(LABELS.tolist())
@@ -101,12 +101,12 @@ def test_predict_matches_the_estimator_loaded_from_the_model_file(trained, data)
     assert result.returncode == 0, result.stderr
     X, _ = data
     predicted = fastffnn(
-        "predict", "model.joblib", "train.csv", "--out", "predictions.csv", cwd=folder
+        "predict", "model.skops", "train.csv", "--out", "predictions.csv", cwd=folder
     )
     assert predicted.returncode == 0, predicted.stderr
     rows = read_rows(folder / "predictions.csv")
     assert rows[0] == ["animal"]
-    expected = joblib.load(folder / "model.joblib")["model"].predict(X)
+    expected = model_files.load(folder / "model.skops")["model"].predict(X)
     assert [row[0] for row in rows[1:]] == expected.tolist()
     assert set(expected) <= set(LABELS)
 
@@ -119,11 +119,11 @@ def test_predict_selects_the_feature_columns_by_name(trained, data):
     header = ["id", *reversed(FEATURES)]
     rows = [[f"row{i}", *reversed(x)] for i, x in enumerate(X[:50].tolist())]
     write_csv(folder / "new.csv", header, rows)
-    predicted = fastffnn("predict", "model.joblib", "new.csv", cwd=folder)
+    predicted = fastffnn("predict", "model.skops", "new.csv", cwd=folder)
     assert predicted.returncode == 0, predicted.stderr
     assert "ignoring columns the model does not use: 'id'" in predicted.stderr
     lines = predicted.stdout.splitlines()
-    expected = joblib.load(folder / "model.joblib")["model"].predict(X[:50])
+    expected = model_files.load(folder / "model.skops")["model"].predict(X[:50])
     assert lines == ["animal", *expected.tolist()]
 
 
@@ -131,10 +131,10 @@ def test_predict_proba_writes_a_header_of_class_names(trained, data):
     folder, result = trained
     assert result.returncode == 0, result.stderr
     X, _ = data
-    predicted = fastffnn("predict", "model.joblib", "train.csv", "--proba", cwd=folder)
+    predicted = fastffnn("predict", "model.skops", "train.csv", "--proba", cwd=folder)
     assert predicted.returncode == 0, predicted.stderr
     rows = list(csv.reader(predicted.stdout.splitlines()))
-    model = joblib.load(folder / "model.joblib")["model"]
+    model = model_files.load(folder / "model.skops")["model"]
     assert rows[0] == [str(label) for label in model.classes_] == sorted(LABELS.tolist())
     probabilities = np.array(rows[1:], dtype=float)
     np.testing.assert_allclose(probabilities, model.predict_proba(X), rtol=0, atol=1e-12)
@@ -156,13 +156,13 @@ def test_train_without_test_split_and_without_refit(tmp_path, data):
         "--test-size",
         "0",
         "--out",
-        "all.joblib",
+        "all.skops",
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
     assert "held-out accuracy" not in result.stdout
     assert "fitted on all 240 rows" in result.stdout
-    assert joblib.load(tmp_path / "all.joblib")["held_out_accuracy"] is None
+    assert model_files.load(tmp_path / "all.skops")["held_out_accuracy"] is None
     result = fastffnn(
         "train",
         "d.csv",
@@ -172,12 +172,14 @@ def test_train_without_test_split_and_without_refit(tmp_path, data):
         "5",
         "--no-refit",
         "--out",
-        "split.joblib",
+        "split.skops",
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
     assert "fitted on the 192 training rows" in result.stdout
-    scaler = joblib.load(tmp_path / "split.joblib")["model"][0].named_transformers_["numbers"][-1]
+    scaler = model_files.load(tmp_path / "split.skops")["model"][0].named_transformers_["numbers"][
+        -1
+    ]
     assert scaler.n_samples_seen_ == 192
 
 
@@ -196,10 +198,10 @@ BAD_FILES = {  # case -> (command arguments, text the error line must contain)
     "ragged row": ([*TRAIN, "ragged.csv"], "line 6: 2 fields, but the header has 3"),
     "not utf-8": ([*TRAIN, "latin1.csv"], "not a UTF-8 text file"),
     "one class": ([*TRAIN, "one_class.csv"], "one class only"),
-    "output folder missing": ([*TRAIN, "good.csv", "--out", "no/m.joblib"], "no directory"),
-    "model missing": (["predict", "missing.joblib", "good.csv"], "no such model file"),
-    "model not joblib": (["predict", "text.joblib", "good.csv"], "cannot read text.joblib"),
-    "model not from train": (["predict", "dict.joblib", "good.csv"], "not a model written by"),
+    "output folder missing": ([*TRAIN, "good.csv", "--out", "no/m.skops"], "no directory"),
+    "model missing": (["predict", "missing.skops", "good.csv"], "no such model file"),
+    "model not a model file": (["predict", "text.skops", "good.csv"], "cannot read text.skops"),
+    "model not from train": (["predict", "dict.skops", "good.csv"], "not a model written by"),
 }
 
 
@@ -219,8 +221,8 @@ def bad_files(tmp_path_factory):
     (folder / "empty.csv").write_text("")
     (folder / "semicolons.csv").write_text("x1;x2;y\n1;2;a\n")
     (folder / "latin1.csv").write_bytes("x1,x2,y\n1,2,caf\xe9\n".encode("latin-1"))
-    (folder / "text.joblib").write_text("hello")
-    joblib.dump({"some": "dict"}, folder / "dict.joblib")
+    (folder / "text.skops").write_text("hello")
+    model_files.save(folder / "dict.skops", {"some": "dict"})
     return folder
 
 
@@ -248,7 +250,7 @@ def test_bad_files_give_one_error_line_and_exit_code_2(bad_files, case, capsys, 
     assert_one_error_line(run_in_process(arguments, capsys), expected)
 
 
-@pytest.mark.parametrize("case", ["missing file", "identifier column", "model not joblib"])
+@pytest.mark.parametrize("case", ["missing file", "identifier column", "model not a model file"])
 def test_bad_files_in_a_real_process(bad_files, case):
     """The same as the user sees it: nothing but the error line, no traceback."""
     arguments, expected = BAD_FILES[case]
@@ -260,13 +262,13 @@ def test_predict_with_wrong_columns_or_bad_values(trained, capsys):
     assert result.returncode == 0, result.stderr
     write_csv(folder / "wrong.csv", ["f0", "f1", "f2", "animal"], [[1, 2, 3, "cat"]])
     assert_one_error_line(
-        run_in_process(["predict", folder / "model.joblib", folder / "wrong.csv"], capsys),
+        run_in_process(["predict", folder / "model.skops", folder / "wrong.csv"], capsys),
         "lacks the model's feature columns 'f3', 'f4'",
     )
     # the target column is ignored even when it holds strings; a numeric feature may not
     write_csv(folder / "text.csv", [*FEATURES, "animal"], [[1, 2, "x", 4, 5, "cat"]])
     assert_one_error_line(
-        run_in_process(["predict", folder / "model.joblib", folder / "text.csv"], capsys),
+        run_in_process(["predict", folder / "model.skops", folder / "text.csv"], capsys),
         "line 2: column 'f2' holds 'x', not a number",
     )
 
@@ -297,21 +299,21 @@ def test_train_and_predict_a_table_with_categories_and_missing_cells(tmp_path):
     the saved pipeline to a new file, a city unseen in training included."""
     write_csv(tmp_path / "churn.csv", CHURN_HEADER, churn_rows(300, 0))
     result = fastffnn("train", "churn.csv", "--target", "churn", "--hidden", "16",
-                      "--max-iter", "200", "--out", "churn.joblib", cwd=tmp_path)  # fmt: skip
+                      "--max-iter", "200", "--out", "churn.skops", cwd=tmp_path)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "2 numeric and 3 categorical feature columns" in result.stdout
     accuracy = float(result.stdout.split("held-out accuracy: ")[1].split()[0])
     assert accuracy > 0.8, result.stdout
     new_rows = churn_rows(40, 1, cities=[*CITIES, "brest"])
     write_csv(tmp_path / "new.csv", CHURN_HEADER[:-1], [row[:-1] for row in new_rows])
-    result = fastffnn("predict", "churn.joblib", "new.csv", "--proba", "--out", "p.csv",
+    result = fastffnn("predict", "churn.skops", "new.csv", "--proba", "--out", "p.csv",
                       cwd=tmp_path)  # fmt: skip
     assert result.returncode == 0, result.stderr
     written = np.array(read_rows(tmp_path / "p.csv")[1:], dtype=float)
 
     from fastffnn import tables
 
-    bundle = joblib.load(tmp_path / "churn.joblib")
+    bundle = model_files.load(tmp_path / "churn.skops")
     categorical = ["city", "plan", "postcode"]
     assert bundle["categorical_features"] == categorical
     X = tables.feature_matrix("new.csv", CHURN_HEADER[:-1], [r[:-1] for r in new_rows],
@@ -326,9 +328,9 @@ def test_drop_leaves_out_an_identifier(tmp_path):
     rows = [[f"id{k}", *row] for k, row in enumerate(churn_rows(60, 2))]
     write_csv(tmp_path / "ids.csv", ["customer", *CHURN_HEADER], rows)
     result = fastffnn("train", "ids.csv", "--target", "churn", "--max-iter", "20",
-                      "--drop", "customer", "--out", "m.joblib", cwd=tmp_path)  # fmt: skip
+                      "--drop", "customer", "--out", "m.skops", cwd=tmp_path)  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "customer" not in joblib.load(tmp_path / "m.joblib")["feature_names"]
+    assert "customer" not in model_files.load(tmp_path / "m.skops")["feature_names"]
 
 
 def test_bench_tiny_writes_json_and_chart(tmp_path):
