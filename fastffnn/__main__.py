@@ -1,9 +1,9 @@
-"""Command line: ``python -m fastffnn {demo,train,predict,bench}`` (also ``fastffnn ...``).
+"""Command line: ``python -m fastffnn {demo,train,predict,bench,compile}`` (also ``fastffnn ...``).
 
 demo      train on scikit-learn's bundled digits, print accuracy and time per epoch
 train     train a preprocessing + FFNNClassifier pipeline on a CSV file, save it
 predict   predict labels or class probabilities for a CSV file with a saved model
-bench     side-by-side speed comparison with scikit-learn (and PyTorch)
+bench     side-by-side speed comparison with scikit-learn, PyTorch and onnxruntime
 compile   compile everything into numba's on-disk cache (for images, CI caches, clusters)
 
 A bad input file is reported as one line on stderr, ``fastffnn: error: ...``,
@@ -440,12 +440,15 @@ def _cache_location():
 
 
 def build_parser():
+    """The ``argparse`` parser of the command line, one subcommand per job."""
     parser = argparse.ArgumentParser(
         prog="fastffnn", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     commands = parser.add_subparsers(dest="command", required=True)
     demo_parser = commands.add_parser("demo", help=demo.__doc__)
-    demo_parser.add_argument("--epochs", type=int, default=100)
+    demo_parser.add_argument(
+        "--epochs", type=int, default=100, help="training epochs (default: 100)"
+    )
     demo_parser.set_defaults(run=demo)
 
     train_parser = commands.add_parser(
@@ -551,16 +554,24 @@ def build_parser():
     )
     predict_parser.set_defaults(run=predict)
 
-    bench_parser = commands.add_parser("bench", help="side-by-side speed comparison")
+    bench_parser = commands.add_parser(
+        "bench", help="side-by-side speed comparison (training and predict_proba)"
+    )
     bench_parser.add_argument("--tiny", action="store_true", help="tiny sizes (smoke test)")
-    bench_parser.add_argument("--only", help="comma-separated configs: S,L,D")
-    bench_parser.add_argument("--repeats", type=int, default=3)
-    bench_parser.add_argument("--no-torch", action="store_true")
+    bench_parser.add_argument("--only", help="comma-separated configs: S,M,L,W,D")
+    bench_parser.add_argument(
+        "--repeats", type=int, default=3, help="timed fits per library (default: 3)"
+    )
+    bench_parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
     bench_parser.add_argument(
         "--no-single-thread", action="store_true", help="skip the 1-thread run of every library"
     )
-    bench_parser.add_argument("--json", default="bench_results.json")
-    bench_parser.add_argument("--chart", default="bench_results.png")
+    bench_parser.add_argument(
+        "--json", default="bench_results.json", help="report file (default: bench_results.json)"
+    )
+    bench_parser.add_argument(
+        "--chart", default="bench_results.png", help="bar chart PNG (default: bench_results.png)"
+    )
     bench_parser.set_defaults(run=_bench)
 
     compile_parser = commands.add_parser(
@@ -578,6 +589,7 @@ def build_parser():
 
 
 def main(argv=None):
+    """Run the command line on ``argv`` (default: ``sys.argv[1:]``); returns the exit code."""
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
