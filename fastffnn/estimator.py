@@ -43,12 +43,7 @@ from fastffnn.kernels.linear import LOOP_EXAMPLES
 from fastffnn.network import initial_parameters, pack_parameters, parameter_views
 from fastffnn.solvers import EpochRunner, OptimizerState, minimize_lbfgs
 from fastffnn.threads import within_share
-from fastffnn.training import (
-    INPUT_NOT_FINITE,
-    OUTPUT_NOT_FINITE,
-    predict_rows,
-    prediction_block,
-)
+from fastffnn.training import INPUT_NOT_FINITE, OUTPUT_NOT_FINITE, PREDICT_BLOCK, predict_rows
 
 #: Hidden activations: scikit-learn's four, "sigmoid" for "logistic", and A5-A11.
 HIDDEN_ACTIVATIONS = (
@@ -772,8 +767,7 @@ class BaseFFNN(BaseEstimator):
         params = self._live_parameters()
         out = np.empty((X.shape[0], self._sizes[-1]), dtype=self._dtype)
         status = predict_rows(compiled_input(X, self._dtype), params, self._sizes, self._codes,
-                              prediction_block(self._sizes, out.itemsize, X.shape[0]), out,
-                              unchecked is not None,
+                              PREDICT_BLOCK, out, unchecked is not None,
                               threads or numba.get_num_threads())  # fmt: skip
         if status == INPUT_NOT_FINITE:
             self._validated(unchecked)  # raises scikit-learn's error, which names the problem

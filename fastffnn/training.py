@@ -68,23 +68,8 @@ from fastffnn.network import layer_parameters, layer_workspace, second_slot
 #: Optimizer codes; NO_STEP computes the gradient only.
 ADAM, SGD, NO_STEP = 0, 1, -1
 
-#: Workspace bytes a prediction block aims at (see ``prediction_block``).
-PREDICT_BLOCK_BYTES = 4 << 20
-
-
-def prediction_block(sizes, itemsize, n_rows):
-    """Rows per block of a prediction of ``n_rows`` rows (blocks run in parallel,
-    each on one thread): the power of two, 64 to 1024, whose workspace is closest
-    under PREDICT_BLOCK_BYTES. It depends on the network alone, so every row is
-    computed the same way whatever the threads. Larger blocks make the
-    single-threaded GEMMs faster (1024 rows against 256: 13% for 200-256-128-10
-    in float32 on one thread here) while the workspace stays in the caches.
-    """
-    if n_rows <= 64:
-        return 64  # one block whatever the network (skips the sum: one-row latency)
-    per_row = 2 * int(np.sum(sizes[1:])) * itemsize  # workspace_rows(sizes) entries
-    rows = max(1, PREDICT_BLOCK_BYTES // per_row)
-    return int(min(1024, max(64, 1 << (rows.bit_length() - 1))))
+#: Rows per block of a prediction: blocks run in parallel, each on one thread.
+PREDICT_BLOCK = 256
 
 
 @serial
