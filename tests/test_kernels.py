@@ -32,6 +32,8 @@ SHAPES = [(5, 1), (1, 9), (300, 3), (3, 300), (7, 131)]
 #: (n^[l], n^[l-1], m) for the linear layer: the same cases, plus 1 input unit and a wide fan-in.
 LINEAR_SHAPES = [
     (5, 4, 1),
+    (130, 7, 1),  # one example: F1's loops, four columns a pass and three left over
+    (2, 3, 1),
     (1, 4, 9),
     (3, 1, 9),
     (300, 7, 3),

@@ -24,12 +24,20 @@ def linear_forward(W, b, A_prev, Z):
     """
     n, m = Z.shape
     if m <= LOOP_EXAMPLES:
+        n_prev = W.shape[1]
         for i in range(m):
             z = Z[:, i]
             z[:] = b
-            for k in range(W.shape[1]):  # columns of W: stride 1, vectorized across units
-                a = A_prev[k, i]
-                w = W[:, k]
+            # columns of W (stride 1, vectorized across units), four a pass: a
+            # quarter of z's loads and stores (2x faster in float64 here)
+            four = n_prev - n_prev % 4
+            for k in range(0, four, 4):
+                a0, a1, a2, a3 = A_prev[k, i], A_prev[k + 1, i], A_prev[k + 2, i], A_prev[k + 3, i]
+                w0, w1, w2, w3 = W[:, k], W[:, k + 1], W[:, k + 2], W[:, k + 3]
+                for j in range(n):
+                    z[j] = (((z[j] + a0 * w0[j]) + a1 * w1[j]) + a2 * w2[j]) + a3 * w3[j]
+            for k in range(four, n_prev):
+                a, w = A_prev[k, i], W[:, k]
                 for j in range(n):
                     z[j] += a * w[j]
         return
