@@ -39,11 +39,16 @@ from sklearn.utils.validation import (
 
 from fastffnn.kernels.activations import ACTIVATION_CODES
 from fastffnn.kernels.inputs import compiled_input
-from fastffnn.kernels.linear import LOOP_EXAMPLES
 from fastffnn.network import initial_parameters, pack_parameters, parameter_views
 from fastffnn.solvers import EpochRunner, OptimizerState, minimize_lbfgs
 from fastffnn.threads import within_share
-from fastffnn.training import INPUT_NOT_FINITE, OUTPUT_NOT_FINITE, PREDICT_BLOCK, predict_rows
+from fastffnn.training import (
+    INPUT_NOT_FINITE,
+    OUTPUT_NOT_FINITE,
+    PREDICT_BLOCK,
+    predict_example,
+    predict_rows,
+)
 
 #: Hidden activations: scikit-learn's four, "sigmoid" for "logistic", and A5-A11.
 HIDDEN_ACTIVATIONS = (
@@ -759,16 +764,19 @@ class BaseFFNN(BaseEstimator):
         ``unchecked``: the user's X when X was validated without its
         finiteness, which the compiled pass then checks a block at a time.
         """
-        if X.shape[0] <= LOOP_EXAMPLES:  # no BLAS call, no parallel region: nothing to limit
-            return self._compiled_forward(X, check_finite, unchecked, threads=1)
+        if X.shape[0] == 1:  # no BLAS call (training.predict_example), no parallel region
+            return self._compiled_forward(X, check_finite, unchecked)
         return self._limited_forward(X, check_finite, unchecked)
 
-    def _compiled_forward(self, X, check_finite, unchecked, threads=None):
+    def _compiled_forward(self, X, check_finite, unchecked):
         params = self._live_parameters()
         out = np.empty((X.shape[0], self._sizes[-1]), dtype=self._dtype)
-        status = predict_rows(compiled_input(X, self._dtype), params, self._sizes, self._codes,
-                              PREDICT_BLOCK, out, unchecked is not None,
-                              threads or numba.get_num_threads())  # fmt: skip
+        A0, check_input = compiled_input(X, self._dtype), unchecked is not None
+        if X.shape[0] == 1:
+            status = predict_example(A0, params, self._sizes, self._codes, out, check_input)
+        else:
+            status = predict_rows(A0, params, self._sizes, self._codes, PREDICT_BLOCK, out,
+                                  check_input, numba.get_num_threads())  # fmt: skip
         if status == INPUT_NOT_FINITE:
             self._validated(unchecked)  # raises scikit-learn's error, which names the problem
             raise ValueError("Input X contains NaN or infinity.")

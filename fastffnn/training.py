@@ -54,13 +54,19 @@ from fastffnn.kernels.inputs import (
     empty_row_buffer,
     gathered_rows,
     input_columns,
+    input_example_forward,
     input_layer_forward,
     input_layer_gradient,
     n_examples,
     n_rows,
     row_block,
 )
-from fastffnn.kernels.linear import linear_backward_input, linear_backward_params, linear_forward
+from fastffnn.kernels.linear import (
+    example_forward,
+    linear_backward_input,
+    linear_backward_params,
+    linear_forward,
+)
 from fastffnn.kernels.optimizers import adam_step, decay_weights, scheduled_rate, sgd_step
 from fastffnn.kernels.reductions import ordered_sum
 from fastffnn.network import layer_parameters, layer_workspace, second_slot
@@ -104,6 +110,29 @@ def forward(A0, params, sizes, codes, activations, capacity, dropout, ids, key, 
             Z = second_slot(activations, sizes, l, m, capacity)
         linear_forward(W, b, A_prev, Z)
         activate(activations, A, Z, sizes, codes, l, dropout, ids, key, masks, capacity)
+    return A
+
+
+@serial
+def forward_example(A0, params, sizes, codes, activations):
+    """``forward`` for one example, without dropout and without BLAS (F1 as
+    compiled loops): a one-row prediction, which then needs no BLAS thread
+    limits. A0: (n^[0], 1); ``activations``: a workspace for one example."""
+    one = np.int64(1)
+    W, b = layer_parameters(params, sizes, one)
+    A = layer_workspace(activations, sizes, one, one, one)
+    Z = second_slot(activations, sizes, one, one, one) if needs_preactivation(codes[0]) else A
+    input_example_forward(W, b, A0, Z)
+    activation_forward(codes[0], Z, A)
+    for l in range(2, sizes.size):
+        W, b = layer_parameters(params, sizes, l)
+        A_prev = A
+        A = layer_workspace(activations, sizes, l, one, one)
+        Z = A
+        if needs_preactivation(codes[l - 1]):
+            Z = second_slot(activations, sizes, l, one, one)
+        example_forward(W, b, A_prev, Z)
+        activation_forward(codes[l - 1], Z, A)
     return A
 
 
@@ -533,6 +562,28 @@ def predict_block(X, params, sizes, codes, start, stop, out, activations, check_
         np.uint64(0),
         activations,
     )
+    return copy_outputs(A_out, out, start)
+
+
+@serial
+def predict_example(X, params, sizes, codes, out, check_input):
+    """``predict_rows`` for an X of one row, through ``forward_example``: no BLAS
+    call, so no BLAS thread limits needed. A function of its own, compiled on
+    the first one-row prediction: inside predict_rows it cost ~6 s of every
+    first fit's compilation."""
+    rows = row_block(X, np.int64(0), np.int64(1))
+    if check_input and not all_finite(rows):
+        return INPUT_NOT_FINITE
+    activations = np.empty(workspace_rows(sizes), dtype=params.dtype)
+    A_out = forward_example(input_columns(rows), params, sizes, codes, activations)
+    return copy_outputs(A_out, out, np.int64(0))
+
+
+@serial
+def copy_outputs(A_out, out, start):
+    """A^[L] (n^[L], m) into rows ``start:start + m`` of ``out``; returns
+    OUTPUT_NOT_FINITE if any value is NaN or inf, else FINITE."""
+    m = A_out.shape[1]
     # element loops, not a slice assignment (see batch_rows)
     status = FINITE
     for i in range(m):

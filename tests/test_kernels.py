@@ -32,8 +32,6 @@ SHAPES = [(5, 1), (1, 9), (300, 3), (3, 300), (7, 131)]
 #: (n^[l], n^[l-1], m) for the linear layer: the same cases, plus 1 input unit and a wide fan-in.
 LINEAR_SHAPES = [
     (5, 4, 1),
-    (130, 7, 1),  # one example: F1's loops, four columns a pass and three left over
-    (2, 3, 1),
     (1, 4, 9),
     (3, 1, 9),
     (300, 7, 3),
@@ -222,6 +220,12 @@ def _linear_forward_f(W_t, b, A_prev_t, Z_t):
 
 
 @numba.njit(cache=True)
+def _example_forward_f(W_t, b, A_prev_t, Z_t):
+    """F1 of one example (the compiled loops of a one-row prediction), as above."""
+    linear.example_forward(W_t.T, b, A_prev_t.T, Z_t.T)
+
+
+@numba.njit(cache=True)
 def _linear_backward_f(dZ_t, A_prev_t, W_t, dW_t, db, dA_prev_t):
     """B2-B4 on Fortran-typed views, as the training loop hands them over (see below)."""
     linear.linear_backward_params(dZ_t.T, A_prev_t.T, dW_t.T, db)
@@ -233,6 +237,19 @@ def _linear_backward_f(dZ_t, A_prev_t, W_t, dW_t, db, dA_prev_t):
 # array with a dimension of 1 as C-ordered (it is both), which the linear kernels cannot
 # compile for; kernels are internal and documented to take views made in compiled code
 # (fastffnn/kernels/__init__.py), so the tests call them through the wrappers above.
+
+
+@pytest.mark.parametrize("n, n_prev", [(5, 4), (130, 7), (2, 3), (1, 1), (300, 9)], ids=str)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_example_forward(dtype, n, n_prev):
+    """F1 of a single example as loops (four columns of W a pass, then the rest)."""
+    rng = np.random.default_rng(4)
+    W, A_prev = fortran(rng, (n, n_prev), dtype), fortran(rng, (n_prev, 1), dtype)
+    b = rng.standard_normal(n).astype(dtype)
+    Z = np.full((n, 1), np.nan, dtype=dtype, order="F")
+    _example_forward_f(W.T, b, A_prev.T, Z.T)
+    scale = np.max(np.abs(f64(W)) @ np.abs(f64(A_prev)) + np.abs(f64(b))[:, None])
+    assert_close(Z, naive.linear_forward(f64(W), f64(b), f64(A_prev)), dtype, scale)
 
 
 @pytest.mark.parametrize("n, n_prev, m", LINEAR_SHAPES, ids=str)
@@ -1150,16 +1167,22 @@ def test_train_epoch_independent_of_thread_count(shuffle, solver, n_chunks):
     np.testing.assert_array_equal(two[2], one[2])  # the same shuffles
 
 
+@pytest.mark.parametrize("hidden", ["tanh", "gelu"])
+@pytest.mark.parametrize("m", [23, 1], ids=["23 rows", "one row"])
 @pytest.mark.parametrize("output", list(OUTPUTS))
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_predict_rows(dtype, output):
-    """Blocks of 7 over 23 rows (7, 7, 7, 2, in parallel) against naive.forward on all rows."""
-    net = make_network(60, 2, "tanh", output, dtype, m=23)
+def test_predict_rows(dtype, output, m, hidden):
+    """Blocks of 7 over 23 rows (7, 7, 7, 2, in parallel), and one row (the
+    forward_example loops), against naive.forward on all rows."""
+    net = make_network(60, 2, hidden, output, dtype, m=m)
     sizes = net["sizes"]
-    out = np.full((23, sizes[-1]), np.nan, dtype=dtype)
-    status = training.predict_rows(
-        net["X"], net["params"], sizes, net["codes"], 7, out, True, numba.get_num_threads()
-    )
+    out = np.full((m, sizes[-1]), np.nan, dtype=dtype)
+    if m == 1:
+        status = training.predict_example(net["X"], net["params"], sizes, net["codes"], out, True)
+    else:
+        status = training.predict_rows(
+            net["X"], net["params"], sizes, net["codes"], 7, out, True, numba.get_num_threads()
+        )
     assert status == training.FINITE
     Ws, bs = reference_parameters(net)
     _, As = naive.forward(f64(net["X"]).T, Ws, bs, net["names"])
@@ -1167,7 +1190,7 @@ def test_predict_rows(dtype, output):
 
 
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
-@pytest.mark.parametrize("n_rows", [5, 23], ids=["one block", "four blocks"])
+@pytest.mark.parametrize("n_rows", [1, 5, 23], ids=["one row", "one block", "four blocks"])
 def test_predict_rows_reports_what_is_not_finite(n_rows, sparse):
     """predict_rows' status: X's NaN or inf (in any block, checked only when asked)
     before outputs that overflowed; finite outputs are those of every block."""
@@ -1177,6 +1200,8 @@ def test_predict_rows_reports_what_is_not_finite(n_rows, sparse):
     def status(X, check_input=True, params=net["params"]):
         out = np.empty((n_rows, sizes[-1]))
         A0 = inputs.compiled_input(scipy.sparse.csr_matrix(X) if sparse else X, np.float64)
+        if n_rows == 1:
+            return training.predict_example(A0, params, sizes, net["codes"], out, check_input)
         return training.predict_rows(
             A0, params, sizes, net["codes"], 7, out, check_input, numba.get_num_threads()
         )

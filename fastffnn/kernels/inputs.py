@@ -17,7 +17,7 @@ import scipy.sparse
 from numba import types
 from numba.extending import overload
 
-from fastffnn.kernels.linear import linear_backward_params, linear_forward
+from fastffnn.kernels.linear import example_forward, linear_backward_params, linear_forward
 
 
 def _sparse(X):
@@ -64,6 +64,12 @@ def all_finite(X):
 def input_layer_forward(W, b, A0, Z):
     """F1 for layer 1: ``Z = W A^[0] + broadcast(b)``. W: (n^[1], n^[0]); b: (n^[1],);
     Z: (n^[1], m), output."""
+    raise NotImplementedError("compiled code only")
+
+
+def input_example_forward(W, b, A0, Z):
+    """F1 for layer 1 and one example without BLAS (``linear.example_forward``
+    for a dense row, the sparse loops for a sparse one). Z: (n^[1], 1), output."""
     raise NotImplementedError("compiled code only")
 
 
@@ -174,6 +180,13 @@ def _input_layer_forward(W, b, A0, Z):
 
         return sparse_forward
     return lambda W, b, A0, Z: linear_forward(W, b, A0, Z)
+
+
+@overload(input_example_forward, jit_options={"cache": True})
+def _input_example_forward(W, b, A0, Z):
+    if _sparse(A0):
+        return lambda W, b, A0, Z: input_layer_forward(W, b, A0, Z)
+    return lambda W, b, A0, Z: example_forward(W, b, A0, Z)
 
 
 @overload(input_layer_gradient, jit_options={"cache": True})

@@ -9,12 +9,6 @@ import numpy as np
 
 from fastffnn._jit import serial
 
-#: Examples up to which F1 runs as compiled loops instead of a BLAS GEMM: as fast
-#: for one example here (a matrix-vector product bound by reading W), without
-#: BLAS's call overhead, and with no BLAS call a one-row prediction needs no BLAS
-#: thread limits (``fastffnn.threads``).
-LOOP_EXAMPLES = 1
-
 
 @serial
 def linear_forward(W, b, A_prev, Z):
@@ -22,29 +16,38 @@ def linear_forward(W, b, A_prev, Z):
 
     W: (n_l, n_{l-1}); b: (n_l,); A_prev: (n_{l-1}, m); Z: (n_l, m), output.
     """
-    n, m = Z.shape
-    if m <= LOOP_EXAMPLES:
-        n_prev = W.shape[1]
-        for i in range(m):
-            z = Z[:, i]
-            z[:] = b
-            # columns of W (stride 1, vectorized across units), four a pass: a
-            # quarter of z's loads and stores (2x faster in float64 here)
-            four = n_prev - n_prev % 4
-            for k in range(0, four, 4):
-                a0, a1, a2, a3 = A_prev[k, i], A_prev[k + 1, i], A_prev[k + 2, i], A_prev[k + 3, i]
-                w0, w1, w2, w3 = W[:, k], W[:, k + 1], W[:, k + 2], W[:, k + 3]
-                for j in range(n):
-                    z[j] = (((z[j] + a0 * w0[j]) + a1 * w1[j]) + a2 * w2[j]) + a3 * w3[j]
-            for k in range(four, n_prev):
-                a, w = A_prev[k, i], W[:, k]
-                for j in range(n):
-                    z[j] += a * w[j]
-        return
     np.dot(A_prev.T, W.T, Z.T)
+    n, m = Z.shape
     for i in range(m):
         for j in range(n):
             Z[j, i] += b[j]
+
+
+@serial
+def example_forward(W, b, A_prev, Z):
+    """F1 for one example as compiled loops, no BLAS: a one-row prediction's
+    layers (``training.forward_example``). As fast as the BLAS call here (a
+    matrix-vector product bound by reading W) and, calling no BLAS, it needs no
+    BLAS thread limits. Only prediction uses it: in every level of the training
+    chain it cost ~8 s of the first fit's compilation.
+
+    W: (n_l, n_{l-1}); b: (n_l,); A_prev: (n_{l-1}, 1); Z: (n_l, 1), output.
+    """
+    n, n_prev = W.shape
+    for j in range(n):  # element loops, not slice assignments (see kernels.inputs)
+        Z[j, 0] = b[j]
+    # columns of W (stride 1, vectorized across units), four a pass: a quarter
+    # of Z's loads and stores (2x faster in float64 here)
+    four = n_prev - n_prev % 4
+    for k in range(0, four, 4):
+        a0, a1, a2, a3 = A_prev[k, 0], A_prev[k + 1, 0], A_prev[k + 2, 0], A_prev[k + 3, 0]
+        w0, w1, w2, w3 = W[:, k], W[:, k + 1], W[:, k + 2], W[:, k + 3]
+        for j in range(n):
+            Z[j, 0] = (((Z[j, 0] + a0 * w0[j]) + a1 * w1[j]) + a2 * w2[j]) + a3 * w3[j]
+    for k in range(four, n_prev):
+        a, w = A_prev[k, 0], W[:, k]
+        for j in range(n):
+            Z[j, 0] += a * w[j]
 
 
 @serial
