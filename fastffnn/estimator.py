@@ -37,18 +37,18 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from fastffnn import boundary
 from fastffnn.kernels.activations import ACTIVATION_CODES
-from fastffnn.kernels.inputs import compiled_input
 from fastffnn.network import initial_parameters, pack_parameters, parameter_views
-from fastffnn.solvers import EpochRunner, OptimizerState, minimize_lbfgs
-from fastffnn.threads import within_share
-from fastffnn.training import (
+from fastffnn.prediction import (
     INPUT_NOT_FINITE,
     OUTPUT_NOT_FINITE,
     PREDICT_BLOCK,
     predict_example,
     predict_rows,
 )
+from fastffnn.solvers import EpochRunner, OptimizerState, minimize_lbfgs
+from fastffnn.threads import within_share
 
 #: Hidden activations: scikit-learn's four, "sigmoid" for "logistic", and A5-A11.
 HIDDEN_ACTIVATIONS = (
@@ -464,8 +464,7 @@ class BaseFFNN(BaseEstimator):
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. "
                               "It is going to be clipped", stacklevel=3)  # fmt: skip
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
-        runner = EpochRunner(compiled_input(X, self._dtype), Y, s, params, self._sizes,
-                             self._codes, self._huber_delta(),
+        runner = EpochRunner(boundary.training_data(X, Y, s, self._dtype), self._network_bundle(),
                              self.alpha, batch_size, self.shuffle, self._random_state,
                              dropout)  # fmt: skip
         best_params = params.copy() if self.early_stopping else None
@@ -536,8 +535,7 @@ class BaseFFNN(BaseEstimator):
 
         try:
             result = minimize_lbfgs(
-                compiled_input(X, self._dtype), Y, s, params, self._sizes, self._codes,
-                self._huber_delta(), self.alpha,
+                boundary.training_data(X, Y, s, self._dtype), self._network_bundle(), self.alpha,
                 max_iter=self.max_iter, max_fun=self.max_fun, tol=self.tol, callback=report,
             )  # fmt: skip
         except KeyboardInterrupt:
@@ -768,15 +766,20 @@ class BaseFFNN(BaseEstimator):
             return self._compiled_forward(X, check_finite, unchecked)
         return self._limited_forward(X, check_finite, unchecked)
 
+    def _network_bundle(self, params=None):
+        """The ``bundles.Network`` of the live parameters (or ``params``)."""
+        params = self._live_parameters() if params is None else params
+        return boundary.network(params, self._sizes, self._codes, self._huber_delta())
+
     def _compiled_forward(self, X, check_finite, unchecked):
-        params = self._live_parameters()
+        network = self._network_bundle()
         out = np.empty((X.shape[0], self._sizes[-1]), dtype=self._dtype)
-        A0, check_input = compiled_input(X, self._dtype), unchecked is not None
+        A0, check_input = boundary.compiled_input(X, self._dtype), unchecked is not None
         if X.shape[0] == 1:
-            status = predict_example(A0, params, self._sizes, self._codes, out, check_input)
+            status = predict_example(A0, network, out, check_input)
         else:
-            status = predict_rows(A0, params, self._sizes, self._codes, PREDICT_BLOCK, out,
-                                  check_input, numba.get_num_threads())  # fmt: skip
+            status = predict_rows(A0, network, np.int64(PREDICT_BLOCK), out, check_input,
+                                  numba.get_num_threads())  # fmt: skip
         if status == INPUT_NOT_FINITE:
             self._validated(unchecked)  # raises scikit-learn's error, which names the problem
             raise ValueError("Input X contains NaN or infinity.")

@@ -32,7 +32,9 @@ import scipy.sparse
 from sklearn.base import clone
 from sklearn.utils import check_random_state
 
+from fastffnn import boundary
 from fastffnn._jit import serial
+from fastffnn.bundles import Dropout
 from fastffnn.kernels.costs import general_seed
 from fastffnn.kernels.dropout import dropout_rate, scale_entries, step_key
 from fastffnn.kernels.linear import linear_forward
@@ -45,9 +47,10 @@ from fastffnn.network import (
     second_slot,
     workspace_size,
 )
-from fastffnn.solvers import chunk_workspaces
+from fastffnn.propagation import derivative_input, forward, objective
+from fastffnn.solvers import chunk_workspaces, regularization
 from fastffnn.threads import thread_limits
-from fastffnn.training import batch_loss_and_gradient, derivative_input, forward, objective
+from fastffnn.training import batch_loss_and_gradient
 
 #: Entries whose gradient is smaller than this (in absolute value, for both the
 #: backpropagated and the numerical value) are left out of the relative errors:
@@ -55,48 +58,48 @@ from fastffnn.training import batch_loss_and_gradient, derivative_input, forward
 REL_ERROR_FLOOR = 1e-6
 
 # ----------------------------------------------------------------------------------
-# compiled drivers (X: (m, n^[0]) and Y: (m, n^[L]) C-ordered, so X.T = A^[0])
+# compiled drivers: ``data`` a ``bundles.Data`` (X: (m, n^[0]) and Y: (m, n^[L])
+# C-ordered, so X.T = A^[0]), ``network`` a ``bundles.Network``, ``penalty`` a
+# ``bundles.Regularization`` (R1's alpha, D1's rates), ``key`` D1's fixed mask key
 # ----------------------------------------------------------------------------------
 
 
 @serial
-def full_batch_cost(X, Y, s, params, sizes, codes, delta, alpha, dropout, key, activations,
-                    masks):  # fmt: skip
-    """J (F1-F3, R1, R2) over all of X: ``training.objective``, the cost whose
+def full_batch_cost(data, network, penalty, key, activations, masks):
+    """J (F1-F3, R1, R2) over all of X: ``propagation.objective``, the cost whose
     gradient training follows, with D1's masks fixed by ``key`` (rows numbered
-    from 0). X: (m, n^[0]); Y: (m, n^[L]); s: (m,)."""
-    m = X.shape[0]
-    A_out = forward(X.T, params, sizes, codes, activations, m, dropout, np.arange(m), key, masks)
-    return objective(A_out, Y.T, s, params, sizes, codes, delta, alpha)
+    from 0)."""
+    m = data.X.shape[0]
+    dropout = Dropout(penalty.dropout, np.arange(m), key, masks)
+    A_out = forward(data.X.T, network, activations, m, dropout)
+    return objective(A_out, data.Y.T, data.s, network, penalty.alpha)
 
 
 @serial
-def central_differences(X, Y, s, params, sizes, codes, delta, alpha, dropout, key, indices, h,
-                        activations, masks, out):  # fmt: skip
+def central_differences(data, network, penalty, key, indices, h, activations, masks, out):
     """``out[q] = (J(p + h e_k) - J(p - h e_k)) / (p_k+ - p_k-)`` for ``k = indices[q]``.
 
     ``params`` is perturbed in place and restored; the denominator is the
     difference of the perturbed values as stored, not ``2 h``, which removes
     the rounding of ``p_k +- h`` from the quotient.
     """
+    params = network.params
     for q in range(indices.size):
         k = indices[q]
         saved = params[k]
         params[k] = saved + h
-        plus = full_batch_cost(X, Y, s, params, sizes, codes, delta, alpha, dropout, key,
-                               activations, masks)  # fmt: skip
+        plus = full_batch_cost(data, network, penalty, key, activations, masks)
         step = params[k]
         params[k] = saved - h
-        minus = full_batch_cost(X, Y, s, params, sizes, codes, delta, alpha, dropout, key,
-                                activations, masks)  # fmt: skip
+        minus = full_batch_cost(data, network, penalty, key, activations, masks)
         step -= params[k]
         params[k] = saved
         out[q] = (plus - minus) / step
 
 
 @serial
-def directional_derivative(X, Y, s, params, sizes, codes, delta, alpha, dropout, key, direction,
-                           activations, tangents, work, seed):  # fmt: skip
+def directional_derivative(data, network, penalty, key, direction, activations, tangents, work,
+                           seed):  # fmt: skip
     """Forward mode: ``dot-J`` of the cost along the parameter direction ``direction``.
 
     X: (m, n^[0]); Y: (m, n^[L]); s: (m,); ``direction`` is laid out like
@@ -107,10 +110,13 @@ def directional_derivative(X, Y, s, params, sizes, codes, delta, alpha, dropout,
     with the cost's general seed (``costs.general_seed``, R2) and adds R1's
     ``(alpha / sum s) sum_l <W^[l], dot-W^[l]>``.
     """
+    X, Y, s = data
+    params, sizes, codes = network.params, network.sizes, network.codes
+    alpha, dropout = penalty.alpha, penalty.dropout
     m = X.shape[0]
     L = sizes.size - 1
     A0 = X.T
-    A_out = forward(A0, params, sizes, codes, activations, m, dropout, np.arange(m), key, work)
+    A_out = forward(A0, network, activations, m, Dropout(dropout, np.arange(m), key, work))
     dW, db = layer_parameters(direction, sizes, 1)
     dA = layer_workspace(tangents, sizes, 1, m, m)
     linear_forward(dW, db, A0, dA)  # T1 at l = 1
@@ -131,7 +137,7 @@ def directional_derivative(X, Y, s, params, sizes, codes, delta, alpha, dropout,
         if dropout_rate(dropout, l) > 0:
             scale_entries(dA, second_slot(work, sizes, l, m, m))
     G = seed[: m * sizes[L]].reshape((m, sizes[L])).T
-    general_seed(A_out, Y.T, s, codes[L], delta, G)
+    general_seed(A_out, Y.T, s, codes[L], network.cost_parameter, G)
     total = contract(G, dA)
     if alpha > 0:
         penalty = contract(
@@ -170,33 +176,36 @@ class _Problem:
     def workspace(self):
         return np.empty(workspace_size(self.sizes, self.X.shape[0]))
 
-    def cost(self, params=None):
+    def data(self):
+        """The compiled code's ``bundles.Data`` (``fastffnn.boundary``)."""
+        return boundary.training_data(self.X, self.Y, self.s, np.float64)
+
+    def network(self, params=None):
         params = self.params if params is None else params
-        return float(full_batch_cost(self.X, self.Y, self.s, params, self.sizes, self.codes,
-                                     self.delta, self.alpha, self.dropout, self.key,
+        return boundary.network(params, self.sizes, self.codes, self.delta)
+
+    def penalty(self, alpha=None):
+        alpha = self.alpha if alpha is None else alpha
+        return regularization(alpha, np.dtype(np.float64), self.dropout)
+
+    def cost(self, params=None):
+        return float(full_batch_cost(self.data(), self.network(params), self.penalty(), self.key,
                                      self.workspace(), self.workspace()))  # fmt: skip
 
     def loss_and_gradient(self, alpha=None):
         """The training path's gradient: the full batch cut into chunks as
         L-BFGS cuts it (``solvers.chunk_workspaces``), summed in order."""
-        alpha = self.alpha if alpha is None else alpha
-        grads = np.empty_like(self.params)
-        activations, deltas, chunk_grads = chunk_workspaces(
-            self.sizes, self.X.shape[0], self.params.size, np.float64
-        )
+        work = chunk_workspaces(self.sizes, self.X.shape[0], self.params.size, np.float64)
         with thread_limits():
-            batch_loss_and_gradient(
-                self.X, self.Y, self.s, self.params, self.sizes, self.codes, self.delta, alpha,
-                activations, deltas, chunk_grads, grads, self.dropout, self.key,
-            )  # fmt: skip
-        return self.cost(), grads
+            batch_loss_and_gradient(self.data(), self.network(), work, self.penalty(alpha),
+                                    self.key)  # fmt: skip
+        return self.cost(), work.grads.copy()
 
     def directional(self, direction):
         seed = np.empty(self.X.shape[0] * int(self.sizes[-1]))
         return float(directional_derivative(
-            self.X, self.Y, self.s, self.params, self.sizes, self.codes, self.delta, self.alpha,
-            self.dropout, self.key, direction, self.workspace(), self.workspace(),
-            self.workspace(), seed,
+            self.data(), self.network(), self.penalty(), self.key, direction, self.workspace(),
+            self.workspace(), self.workspace(), seed,
         ))  # fmt: skip
 
 
@@ -435,9 +444,8 @@ def compare(problem, gradient, indices, n_directions, epsilon, rng, loss=None):
     numerical = np.full(params.size, np.nan)
     values = np.empty(indices.size)
     central_differences(
-        problem.X, problem.Y, problem.s, params, problem.sizes, problem.codes, problem.delta,
-        problem.alpha, problem.dropout, problem.key, indices, float(epsilon),
-        problem.workspace(), problem.workspace(), values,
+        problem.data(), problem.network(params), problem.penalty(), problem.key, indices,
+        float(epsilon), problem.workspace(), problem.workspace(), values,
     )  # fmt: skip
     numerical[indices] = values
 

@@ -27,13 +27,15 @@ the BLAS threads.
 import numpy as np
 import scipy.sparse
 
+from fastffnn import boundary
 from fastffnn._jit import serial
+from fastffnn.bundles import Dropout
 from fastffnn.kernels.activations import activation_backward
 from fastffnn.kernels.linear import linear_backward_input
 from fastffnn.kernels.tangents import activation_tangent, basis_direction, linear_tangent
 from fastffnn.network import layer_parameters, layer_workspace, workspace_size
+from fastffnn.propagation import derivative_input, forward
 from fastffnn.threads import thread_limits
-from fastffnn.training import derivative_input, forward
 
 MODES = ("auto", "forward", "reverse")
 
@@ -42,7 +44,7 @@ CHUNK = 4096
 
 
 @serial
-def forward_jacobian(X, params, sizes, codes, activations, tangents, seed, capacity, out):
+def forward_jacobian(X, network, activations, tangents, seed, capacity, out):
     """Forward accumulation: ``out[i, :, k] = dot-A^[L]`` of example i for ``dot-x = e_k``.
 
     X: (n_samples, n^[0]); out: (n_samples, n^[L], n^[0]), output.
@@ -51,15 +53,16 @@ def forward_jacobian(X, params, sizes, codes, activations, tangents, seed, capac
     ``capacity * n^[0]`` entries for ``dot-A^[0]``. Per chunk: F1-F2 once, then
     for each feature k, ``dot-A^[0] = e_k`` and T1, T2 through every layer.
     """
+    params, sizes, codes = network.params, network.sizes, network.codes
     n_samples = X.shape[0]
     n_in = sizes[0]
     L = sizes.size - 1
-    no_dropout, no_ids = np.empty(0), np.empty(0, dtype=np.int64)
+    no_dropout = np.empty(0)
+    dropout = Dropout(no_dropout, np.empty(0, dtype=np.int64), np.uint64(0), activations)
     for start in range(0, n_samples, capacity):
         stop = min(start + capacity, n_samples)
         m = stop - start
-        forward(X[start:stop].T, params, sizes, codes, activations, capacity, no_dropout,
-                no_ids, np.uint64(0), activations)  # fmt: skip
+        forward(X[start:stop].T, network, activations, capacity, dropout)
         dA0 = seed[: m * n_in].reshape((m, n_in)).T
         for k in range(n_in):
             basis_direction(k, dA0)
@@ -75,7 +78,7 @@ def forward_jacobian(X, params, sizes, codes, activations, tangents, seed, capac
 
 
 @serial
-def reverse_jacobian(X, params, sizes, codes, activations, deltas, inputs, capacity, out):
+def reverse_jacobian(X, network, activations, deltas, inputs, capacity, out):
     """Reverse accumulation: ``out[i, r, :] = dA^[0]`` of example i for ``dA^[L] = e_r``.
 
     X: (n_samples, n^[0]); out: (n_samples, n^[L], n^[0]), output.
@@ -84,15 +87,16 @@ def reverse_jacobian(X, params, sizes, codes, activations, deltas, inputs, capac
     Per chunk: F1-F2 once, then for each output r, the seed ``e_r`` through
     B1 at layer L, and B4, B1 down to ``dA^[0]``.
     """
+    params, sizes, codes = network.params, network.sizes, network.codes
     n_samples = X.shape[0]
     n_in = sizes[0]
     L = sizes.size - 1
-    no_dropout, no_ids = np.empty(0), np.empty(0, dtype=np.int64)
+    no_dropout = np.empty(0)
+    dropout = Dropout(no_dropout, np.empty(0, dtype=np.int64), np.uint64(0), activations)
     for start in range(0, n_samples, capacity):
         stop = min(start + capacity, n_samples)
         m = stop - start
-        forward(X[start:stop].T, params, sizes, codes, activations, capacity, no_dropout,
-                no_ids, np.uint64(0), activations)  # fmt: skip
+        forward(X[start:stop].T, network, activations, capacity, dropout)
         dA0 = inputs[: m * n_in].reshape((m, n_in)).T
         for r in range(sizes[L]):
             dZ = layer_workspace(deltas, sizes, L, m, capacity)
@@ -150,7 +154,7 @@ def input_jacobian(params, sizes, codes, X, mode="auto"):
     dtype = params.dtype
     sparse = scipy.sparse.issparse(X)
     if not sparse:
-        X = np.ascontiguousarray(X, dtype=dtype)
+        X = boundary.compiled_input(X, dtype)
     n_samples, n_in = X.shape
     if n_in != sizes[0]:
         raise ValueError(f"X has {n_in} features, but the network expects {int(sizes[0])}.")
@@ -162,15 +166,15 @@ def input_jacobian(params, sizes, codes, X, mode="auto"):
     activations = np.empty(workspace_size(sizes, capacity), dtype=dtype)
     work = np.empty_like(activations)
     inputs = np.empty(capacity * n_in, dtype=dtype)
+    network = boundary.network(params, sizes, codes)
     if n_samples:
         driver = forward_jacobian if mode == "forward" else reverse_jacobian
         with thread_limits():
             if not sparse:
-                driver(X, params, sizes, codes, activations, work, inputs, capacity, out)
+                driver(X, network, activations, work, inputs, capacity, out)
             # a sparse X, one chunk densified at a time: the result is denser than X anyway
             for start in range(0, n_samples if sparse else 0, capacity):
                 stop = min(start + capacity, n_samples)
-                rows = np.ascontiguousarray(X[start:stop].toarray(), dtype=dtype)
-                driver(rows, params, sizes, codes, activations, work, inputs, capacity,
-                       out[start:stop])  # fmt: skip
+                rows = boundary.compiled_input(X[start:stop].toarray(), dtype)
+                driver(rows, network, activations, work, inputs, capacity, out[start:stop])
     return out

@@ -54,6 +54,16 @@ def workspace_size(sizes, capacity):
 
 
 @serial
+def workspace_rows(sizes):
+    """Entries per example in a workspace: two slots of ``n^[1] + ... + n^[L]``
+    (``workspace_size``)."""
+    total = 0
+    for l in range(1, sizes.size):
+        total += sizes[l]
+    return 2 * total
+
+
+@serial
 def layer_parameters(params, sizes, layer):
     """``(W, b)`` of ``layer`` (1..L) as views of the flat buffer ``params``.
 

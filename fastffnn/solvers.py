@@ -7,12 +7,21 @@ computed by ``fastffnn.training``.
 
 import numpy as np
 
+from fastffnn.bundles import (
+    Batching,
+    Buffers,
+    Hyperparameters,
+    Optimizer,
+    Regularization,
+    Workspaces,
+)
 from fastffnn.kernels.inputs import count_rows, row_buffer
+from fastffnn.kernels.optimizers import ADAM, SGD
 from fastffnn.network import workspace_size
 from fastffnn.threads import thread_limits
-from fastffnn.training import ADAM, SGD, batch_loss_and_gradient, train_epoch
+from fastffnn.training import batch_loss_and_gradient, train_epoch
 
-#: ``dropout`` argument of the compiled passes for no dropout (D1).
+#: D1's rates for no dropout.
 NO_DROPOUT = np.empty(0)
 
 
@@ -42,17 +51,16 @@ class OptimizerState:
         self.nesterov = bool(nesterovs_momentum)
         self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
 
-    def hyperparameters(self, batches_per_epoch):
-        """``[learning_rate, beta_1, beta_2, epsilon, momentum, weight_decay,
-        cosine_steps, warmup_steps]`` for the compiled epoch
-        (``training.finish_batch``, ``kernels.optimizers.scheduled_rate``):
-        the cosine schedule runs over ``cosine_epochs`` epochs of
-        ``batches_per_epoch`` updates (0: no schedule)."""
-        return np.array([
-            self.learning_rate, self.beta_1, self.beta_2, self.epsilon, self.momentum,
-            self.weight_decay, self.cosine_epochs * batches_per_epoch,
-            self.warmup_epochs * batches_per_epoch,
-        ])  # fmt: skip
+    def bundle(self, batches_per_epoch):
+        """The ``bundles.Optimizer`` of the compiled epoch: the cosine schedule
+        (S1) runs over ``cosine_epochs`` epochs of ``batches_per_epoch``
+        updates (0: no schedule)."""
+        hyper = Hyperparameters(
+            float(self.learning_rate), self.beta_1, self.beta_2, self.epsilon, self.momentum,
+            self.weight_decay, float(self.cosine_epochs * batches_per_epoch),
+            float(self.warmup_epochs * batches_per_epoch),
+        )  # fmt: skip
+        return Optimizer(np.int64(self.solver), hyper, self.nesterov, self.moments)
 
     def end_epoch(self, samples_seen):
         """SGD's ``invscaling`` schedule: ``lr = lr_init / (samples_seen + 1) ** power_t``."""
@@ -123,48 +131,44 @@ def batch_chunks(batch_size, n_params):
 
 
 def chunk_workspaces(sizes, batch_size, n_params, dtype):
-    """``(activations, deltas, chunk_grads)`` for ``training.batch_loss_and_gradient``
-    on batches of up to ``batch_size`` examples, split as ``batch_chunks`` says."""
+    """The ``bundles.Workspaces`` of batches of up to ``batch_size`` examples,
+    split as ``batch_chunks`` says."""
     n_chunks = batch_chunks(batch_size, n_params)
     workspace = workspace_size(sizes, -(-batch_size // n_chunks))
     activations = np.empty((n_chunks, workspace), dtype=dtype)
     deltas = np.empty_like(activations)
     chunk_grads = np.empty((n_chunks, n_params), dtype=dtype)
-    return activations, deltas, chunk_grads
+    return Workspaces(activations, deltas, chunk_grads, np.zeros(n_params, dtype=dtype))
+
+
+def regularization(alpha, dtype, dropout=NO_DROPOUT, seed=0):
+    """The ``bundles.Regularization``: R1's alpha in ``dtype``, D1's rates
+    (float64, empty for none) and mask seed."""
+    return Regularization(dtype.type(alpha), np.array(dropout, dtype=np.float64), np.int64(seed))
 
 
 class EpochRunner:
-    """Preallocated workspaces for training on one (X, Y, s); one call per epoch.
+    """Preallocated workspaces for training on one ``bundles.Data``; one call per epoch.
 
-    X: (n_samples, n_features) C-ordered or a sparse X's tuple
-    (``fastffnn.kernels.inputs.compiled_input``), Y: (n_samples, n_outputs),
-    s: (n_samples,), all of the parameters' dtype. Nothing of the size of X is
-    allocated here: batches are gathered into ``batch_size``-row buffers.
-    BLAS runs on one thread during each epoch (``fastffnn.threads``).
+    ``data`` and ``network`` come from ``fastffnn.boundary``. Nothing of the
+    size of X is allocated here: batches are gathered into ``batch_size``-row
+    buffers. BLAS runs on one thread during each epoch (``fastffnn.threads``).
     """
 
-    def __init__(self, X, Y, s, params, sizes, codes, delta, alpha, batch_size, shuffle, rng,
-                 dropout=None):  # fmt: skip
-        dtype = params.dtype
-        self.X, self.Y, self.s = X, Y, s
-        self.params, self.sizes, self.codes = params, sizes, codes
-        self.delta = dtype.type(delta)
-        self.alpha = dtype.type(alpha)
-        self.batch_size = int(batch_size)
-        self.shuffle = bool(shuffle)
+    def __init__(self, data, network, alpha, batch_size, shuffle, rng, dropout=NO_DROPOUT):
+        dtype = network.params.dtype
+        self.data, self.network = data, network
+        self.regularization = regularization(alpha, dtype, dropout)
         self.rng = rng
-        # D1's rates of the hidden layers, float64 (L-1,); empty: no dropout
-        self.dropout = np.empty(0) if dropout is None else np.asarray(dropout, dtype=np.float64)
-        self.n_samples = count_rows(X)
-        self.batches_per_epoch = -(-self.n_samples // self.batch_size)
-        self.order = np.arange(self.n_samples, dtype=np.int64)
-        self.grads = np.zeros_like(params)
-        self.X_batch = row_buffer(X, self.batch_size)
-        self.Y_batch = np.empty((self.batch_size, Y.shape[1]), dtype=dtype)
-        self.s_batch = np.empty(self.batch_size, dtype=dtype)
-        self.activations, self.deltas, self.chunk_grads = chunk_workspaces(
-            sizes, self.batch_size, params.size, dtype
-        )
+        self.n_samples = count_rows(data.X)
+        batch_size = int(batch_size)
+        self.batches_per_epoch = -(-self.n_samples // batch_size)
+        buffers = Buffers(row_buffer(data.X, batch_size),
+                          np.empty((batch_size, data.Y.shape[1]), dtype=dtype),
+                          np.empty(batch_size, dtype=dtype))  # fmt: skip
+        order = np.arange(self.n_samples, dtype=np.int64)
+        self.batching = Batching(order, bool(shuffle), np.int64(batch_size), buffers)
+        self.work = chunk_workspaces(network.sizes, batch_size, network.params.size, dtype)
 
     def run(self, optimizer):
         """Train one epoch in place; returns the mean training loss (scikit-learn's ``loss_``)."""
@@ -172,55 +176,37 @@ class EpochRunner:
             return self._run(optimizer)
 
     def _run(self, optimizer):
-        if self.shuffle:
-            self.rng.shuffle(self.order)
+        if self.batching.shuffle:
+            self.rng.shuffle(self.batching.order)
+        regularization = self.regularization._replace(seed=optimizer.mask_seed)
         total, optimizer.t = train_epoch(
-            self.X, self.Y, self.s, self.order, self.shuffle, self.batch_size,
-            self.params, self.sizes, self.codes, self.delta, self.alpha, optimizer.solver,
-            optimizer.hyperparameters(self.batches_per_epoch), optimizer.nesterov, optimizer.t,
-            np.int64(optimizer.steps), self.grads, optimizer.moments, self.X_batch, self.Y_batch,
-            self.s_batch, self.activations, self.deltas, self.chunk_grads, self.dropout,
-            optimizer.mask_seed,
+            self.data, self.batching, self.network, self.work,
+            optimizer.bundle(self.batches_per_epoch), regularization, np.int64(optimizer.t),
+            np.int64(optimizer.steps),
         )  # fmt: skip
         optimizer.steps += self.batches_per_epoch
         return total / self.n_samples
 
 
-def minimize_lbfgs(X, Y, s, params, sizes, codes, delta, alpha, *, max_iter, max_fun, tol,
-                   callback=None):  # fmt: skip
-    """Minimize the full-batch cost with scipy's L-BFGS-B; ``params`` is updated in place.
+def minimize_lbfgs(data, network, alpha, *, max_iter, max_fun, tol, callback=None):
+    """Minimize the full-batch cost with scipy's L-BFGS-B; ``network.params``
+    is updated in place.
 
-    Loss and gradient come from one compiled pass over all of X (used in
-    place), split into chunks like a mini-batch. scipy works in float64; a
+    Loss and gradient come from one compiled pass over all of ``data`` (used
+    in place), split into chunks like a mini-batch. scipy works in float64; a
     float32 network is evaluated in float32. scipy's own vector arithmetic
     runs under the same single-threaded BLAS as the compiled passes
     (``fastffnn.threads``), so its results do not depend on BLAS threads
     either. Returns scipy's ``OptimizeResult``.
     """
-    dtype = params.dtype
-    delta, alpha = dtype.type(delta), dtype.type(alpha)
-    grads = np.zeros_like(params)
-    activations, deltas, chunk_grads = chunk_workspaces(sizes, count_rows(X), params.size, dtype)
+    params = network.params
+    work = chunk_workspaces(network.sizes, count_rows(data.X), params.size, params.dtype)
+    penalty = regularization(alpha, params.dtype)
 
     def loss_and_gradient(flat):
         params[:] = flat
-        loss = batch_loss_and_gradient(
-            X,
-            Y,
-            s,
-            params,
-            sizes,
-            codes,
-            delta,
-            alpha,
-            activations,
-            deltas,
-            chunk_grads,
-            grads,
-            NO_DROPOUT,
-            np.uint64(0),
-        )
-        return float(loss), grads.astype(np.float64)
+        loss = batch_loss_and_gradient(data, network, work, penalty, np.uint64(0))
+        return float(loss), work.grads.astype(np.float64)
 
     with thread_limits():
         import scipy.optimize  # here: importing it costs ~0.2 s of every warm start

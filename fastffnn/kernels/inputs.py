@@ -145,7 +145,7 @@ def _gathered_rows(X, rows, buffer, start, stop):
 def _empty_row_buffer(X):
     if _sparse(X):
         return lambda X: np.empty(0, dtype=np.int64)
-    return lambda X: X[:0]
+    return lambda X: np.empty((0, X.shape[1]), dtype=X.dtype)  # writable, as gather buffers are
 
 
 @overload(input_columns, jit_options={"cache": True})

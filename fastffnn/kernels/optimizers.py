@@ -11,6 +11,9 @@ import numpy as np
 
 from fastffnn._jit import serial
 
+#: Optimizer codes (``bundles.Optimizer.solver``); NO_STEP computes the gradient only.
+ADAM, SGD, NO_STEP = 0, 1, -1
+
 
 @serial
 def adam_step(params, grads, first_moment, second_moment, step_size, beta_1, beta_2, epsilon):
@@ -64,15 +67,15 @@ def decay_weights(params, sizes, start, stop, decay):
 @serial
 def scheduled_rate(hyper, step):
     """S1: the learning rate of update ``step`` (0, 1, ...) from ``hyper``
-    (``training.finish_batch``'s layout): ``hyper[0]`` unless
-    ``hyper[6] = T > 0``, the cosine schedule over T updates after
-    ``hyper[7] = T_w`` updates of linear warm-up::
+    (``bundles.Hyperparameters``): ``eta_0 = hyper.learning_rate`` unless
+    ``T = hyper.cosine_steps > 0``, the cosine schedule over T updates after
+    ``T_w = hyper.warmup_steps`` updates of linear warm-up::
 
         eta_0 (step + 1) / T_w                                  step < T_w
         eta_0 (1 + cos(pi (step - T_w) / (T - T_w))) / 2        T_w <= step < T
         0                                                        step >= T
     """
-    eta, total, warmup = hyper[0], hyper[6], hyper[7]
+    eta, total, warmup = hyper.learning_rate, hyper.cosine_steps, hyper.warmup_steps
     if total <= 0:
         return eta
     if step < warmup:

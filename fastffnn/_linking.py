@@ -1,0 +1,119 @@
+"""Calling a big compiled body instead of linking it into every caller.
+
+numba links the LLVM module of every callee into each caller and optimizes
+the whole again, so a body called from several places (a chunk's forward and
+backward pass, a prediction block, the optimizer step) is optimized and
+turned into machine code once per caller, and again in each parallel
+region's wrappers. ``separate(body)`` returns a function that compiled code
+calls instead of ``body``: it compiles ``body`` on its own for the argument
+types and emits a plain call to it through a symbol named by fastffnn (the
+body's module, name and argument types), so the body is compiled once per
+signature, whoever calls it.
+
+Where numba loads a caller from its on-disk cache, the call's symbol must
+exist before the caller's machine code is linked: each call site registers a
+loader (numba runs a library's ``reload_init`` hooks before loading it) that
+loads the body (from the cache, or compiles it when its entry is missing or
+stale) and binds the symbol to it. The symbol's name does not depend on
+numba's per-process mangling, so a recompiled body always satisfies a cached
+caller.
+
+This leans on numba internals (``@intrinsic`` lowering, the calling
+convention, ``_reload_init``). :data:`ENABLED` is False where they are
+missing, or when ``FASTFFNN_LINK_BODIES=1`` asks for numba's ordinary calls;
+then ``separate(body)`` is ``body`` itself, and everything is linked as usual
+(slower to compile, the same results). The choice is part of the cache key
+(``fastffnn._cache``).
+"""
+
+import hashlib
+import importlib
+import os
+
+import numba
+
+try:
+    import llvmlite.binding as llvm
+    from numba.core import cgutils, types
+    from numba.extending import intrinsic
+
+    ENABLED = os.environ.get("FASTFFNN_LINK_BODIES", "") != "1"
+except ImportError:  # pragma: no cover  (a numba whose internals moved)
+    ENABLED = False
+
+
+def symbol_name(body, argtypes):
+    """The symbol a call of ``body`` with ``argtypes`` goes through."""
+    key = f"{body.py_func.__module__}.{body.py_func.__qualname__}{tuple(argtypes)}"
+    return "fastffnn.body." + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def _compile_and_bind(body, argtypes):
+    """Compile (or load) ``body`` for ``argtypes`` and bind its symbol; returns
+    the compile result."""
+    argtypes = tuple(argtypes)
+    body.compile(argtypes)
+    result = body.overloads[argtypes]
+    address = result.library.get_pointer_to_function(result.fndesc.llvm_func_name)
+    llvm.add_symbol(symbol_name(body, argtypes), address)
+    return result
+
+
+class BodyLoader:
+    """A picklable ``reload_init`` hook: binds a body's symbol before a cached
+    caller that calls it is loaded."""
+
+    def __init__(self, module, qualname, argtypes):
+        self.module, self.qualname, self.argtypes = module, qualname, tuple(argtypes)
+
+    def __call__(self):
+        body = importlib.import_module(self.module)
+        for part in self.qualname.split("."):
+            body = getattr(body, part)
+        body = getattr(body, "__wrapped_body__", body)
+        _compile_and_bind(body, self.argtypes)
+
+    def __eq__(self, other):
+        return isinstance(other, BodyLoader) and self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def _key(self):
+        return (self.module, self.qualname, self.argtypes)
+
+
+def separate(body):
+    """A function for compiled code that calls the dispatcher ``body``
+    through its own symbol instead of linking it in (see the module's docstring)."""
+    if not ENABLED:
+        return body
+    qualname = body.py_func.__qualname__
+    module = body.py_func.__module__
+
+    def typer(typingctx, *args):
+        argtypes = tuple(args)
+        result = _compile_and_bind(body, argtypes)
+        restype = result.signature.return_type
+        name = symbol_name(body, argtypes)
+
+        def codegen(context, builder, signature, llargs):
+            fnty = context.call_conv.get_function_type(restype, argtypes)
+            function = cgutils.get_or_insert_function(builder.module, fnty, name)
+            values = cgutils.unpack_tuple(builder, llargs[0], len(argtypes))
+            status, value = context.call_conv.call_function(
+                builder, function, restype, argtypes, values
+            )
+            with cgutils.if_unlikely(builder, status.is_error):
+                context.call_conv.return_status_propagate(builder, status)
+            context.active_code_library._reload_init.add(BodyLoader(module, qualname, argtypes))
+            return value
+
+        return restype(types.StarArgTuple.from_types(argtypes)), codegen
+
+    call = intrinsic(typer)
+    call.__wrapped_body__ = body
+    return call
+
+
+__all__ = ["ENABLED", "separate", "symbol_name", "numba", "types"]
