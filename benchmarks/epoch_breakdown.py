@@ -20,11 +20,11 @@ import numba
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from fastffnn import FFNNClassifier, bench
+from fastffnn import FFNNClassifier, bench, boundary
 from fastffnn.kernels.optimizers import adam_step
+from fastffnn.prediction import PREDICT_BLOCK, predict_rows
 from fastffnn.solvers import batch_chunks
 from fastffnn.threads import thread_limits
-from fastffnn.training import PREDICT_BLOCK, predict_rows
 
 
 @numba.njit
@@ -105,14 +105,14 @@ def prediction_breakdown(dtype):
     X_train, X_test, y, _ = bench.make_data(config)
     X = np.ascontiguousarray(np.concatenate([X_test, X_train])[:10_000])
     model = FFNNClassifier(hidden_layer_sizes=config.hidden, max_iter=2).fit(X_train, y)
-    params, out = model._live_parameters(), np.empty((X.shape[0], config.n_classes), dtype)
-    block = PREDICT_BLOCK
+    network, out = model._network_bundle(), np.empty((X.shape[0], config.n_classes), dtype)
+    X, block = boundary.compiled_input(X, dtype), np.int64(PREDICT_BLOCK)
     line = [f"predict {dtype}, 10,000 rows, blocks of {block}:"]
     for threads in (1, 2):
 
         def call(threads=threads):
             with thread_limits():
-                predict_rows(X, params, model._sizes, model._codes, block, out, True, threads)
+                predict_rows(X, network, block, out, True, threads)
 
         with bench.thread_limit(threads):
             line.append(f"{threads} thread(s) {1e3 * median_seconds(call, 15):.1f} ms")

@@ -18,6 +18,8 @@ import sys
 import time
 import warnings
 
+from fastffnn import registry
+
 MODEL_FORMAT = "fastffnn.cli.model/2"  # the "format" key of a file written by train
 #: Names of files that once were pickles; a skops file so named gets a note.
 PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
@@ -479,19 +481,7 @@ def build_parser():
     train_parser.add_argument(
         "--activation",
         default="relu",
-        choices=[
-            "relu",
-            "tanh",
-            "logistic",
-            "identity",
-            "leaky_relu",
-            "elu",
-            "selu",
-            "gelu",
-            "silu",
-            "softplus",
-            "mish",
-        ],
+        choices=[name for name in registry.HIDDEN_ACTIVATIONS if name not in registry.ALIASES],
         help="hidden activation (default: relu)",
     )
     train_parser.add_argument(

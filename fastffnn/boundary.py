@@ -14,13 +14,15 @@ is compiled once per (dtype, dense or CSR):
   never meets a read-only one;
 - the network's arrays are owned by the estimator.
 
-Validation (what is accepted and the errors for what is not) is
-``fastffnn.validation``'s; this module only converts what passed it.
+Validation of the user's input (what is accepted and the errors for what is
+not) comes before, in the estimators; this module converts what passed it,
+and refuses codes the registry (``fastffnn.registry``) does not know.
 """
 
 import numpy as np
 import scipy.sparse
 
+from fastffnn import registry
 from fastffnn.bundles import Data, Network
 
 
@@ -70,6 +72,13 @@ def network(params, sizes, codes, cost_parameter=0.0):
     if not (isinstance(params, np.ndarray) and params.flags.writeable
             and params.flags.c_contiguous and params.ndim == 1):  # fmt: skip
         raise ValueError("the parameter buffer must be a writable 1-D C-ordered array")
+    n_layers = len(sizes) - 1
+    unknown = [int(c) for c in np.asarray(codes)[:n_layers] if c not in registry.ACTIVATION_CODES]
+    if len(codes) not in (n_layers, n_layers + 1) or unknown:
+        raise ValueError(f"activation codes {list(codes)} do not match {n_layers} layers of the "
+                         "registry's activations (fastffnn.registry)")  # fmt: skip
+    if len(codes) > n_layers and codes[n_layers] not in registry.COST_CODES:
+        raise ValueError(f"unknown cost code {codes[n_layers]} (fastffnn.registry)")
     return Network(
         params,
         owned(sizes, np.int64),

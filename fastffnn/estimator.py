@@ -37,7 +37,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from fastffnn import boundary
+from fastffnn import boundary, registry
 from fastffnn.kernels.activations import ACTIVATION_CODES
 from fastffnn.network import initial_parameters, pack_parameters, parameter_views
 from fastffnn.prediction import (
@@ -51,10 +51,7 @@ from fastffnn.solvers import EpochRunner, OptimizerState, minimize_lbfgs
 from fastffnn.threads import within_share
 
 #: Hidden activations: scikit-learn's four, "sigmoid" for "logistic", and A5-A11.
-HIDDEN_ACTIVATIONS = (
-    "identity", "logistic", "sigmoid", "tanh", "relu",
-    "leaky_relu", "elu", "selu", "gelu", "silu", "softplus", "mish",
-)  # fmt: skip
+HIDDEN_ACTIVATIONS = registry.HIDDEN_ACTIVATIONS
 _FAST_PATH_MAX_ELEMENTS = 4096  # predict inputs this small skip the full validation
 #: Sparse X accepted (as scikit-learn's MLP estimators); CSC is converted to CSR.
 SPARSE_FORMATS = ["csr", "csc"]
@@ -195,7 +192,7 @@ class BaseFFNN(BaseEstimator):
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(HIDDEN_ACTIVATIONS)), list, tuple],
-        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "solver": [StrOptions(set(registry.SOLVERS))],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "learning_rate": [StrOptions({"constant", "invscaling", "adaptive", "cosine"})],

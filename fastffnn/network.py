@@ -13,6 +13,7 @@ array of L activation codes (``fastffnn.kernels.activations``).
 
 import numpy as np
 
+from fastffnn import registry
 from fastffnn._jit import serial
 
 
@@ -105,15 +106,9 @@ def second_slot(buffer, sizes, layer, m, capacity):
     return layer_workspace(buffer[capacity * total :], sizes, layer, m, capacity)
 
 
-#: Initialization rule per activation (``initial_parameters``); every other
-#: name (scikit-learn's activations) is Glorot uniform.
-HE_NORMAL = ("leaky_relu", "elu", "gelu", "silu", "softplus", "mish")
-LECUN_NORMAL = ("selu",)
-
-
 def initial_parameters(sizes, init_activations, random_state, dtype):
     """Initial flat parameter buffer, layer by layer by the rule of
-    ``init_activations[l - 1]``; draws are float64, then cast.
+    ``init_activations[l - 1]`` (the registry's ``init``); draws are float64, then cast.
 
     scikit-learn's activations: Glorot uniform as MLPClassifier draws it,
     ``coef`` then ``intercept`` ~ U(-r, r), ``r = sqrt(factor / (fan_in +
@@ -128,9 +123,10 @@ def initial_parameters(sizes, init_activations, random_state, dtype):
     coefs, intercepts = [], []
     for l in range(1, len(sizes)):
         name = init_activations[l - 1]
+        rule = registry.activation(name).init
         fan_in, fan_out = int(sizes[l - 1]), int(sizes[l])
-        if name in HE_NORMAL or name in LECUN_NORMAL:
-            gain = 2.0 if name in HE_NORMAL else 1.0
+        if rule in ("he_normal", "lecun_normal"):
+            gain = 2.0 if rule == "he_normal" else 1.0
             coefs.append(random_state.normal(0.0, np.sqrt(gain / fan_in), (fan_in, fan_out)))
             intercepts.append(np.zeros(fan_out))
             continue

@@ -22,16 +22,17 @@ within float32 rounding (float) or 1e-12 (double).
 
 import numpy as np
 
+from fastffnn.registry import ACTIVATIONS, LEAKY_SLOPE, SELU_ALPHA, SELU_LAMBDA
+
 _REGISTERED = False
 
-#: Activation name -> ONNX operator of one node, or None for no node.
+
+#: Activation name -> ONNX operator of one node, or None for no node (the
+#: registry's ``onnx`` form where it is one operator; composites are built below).
 ONNX_ACTIVATIONS = {
-    "relu": "Relu",
-    "logistic": "Sigmoid",
-    "tanh": "Tanh",
-    "softmax": "Softmax",
-    "exp": "Exp",
-    "identity": None,
+    name: entry.onnx or None
+    for name, entry in ACTIVATIONS.items()
+    if entry.onnx.isalpha() or not entry.onnx
 }
 
 
@@ -67,10 +68,10 @@ def _activate(scope, container, proto, activation, z):
     if activation in ONNX_ACTIVATIONS:
         op = ONNX_ACTIVATIONS[activation]
         return z if op is None else node(op, z, **({"axis": 1} if op == "Softmax" else {}))
-    if activation == "leaky_relu":  # max(z, 0.01 z), as the slope is below 1
-        return node("Max", [z, node("Mul", [z, constant(0.01)])])
+    if activation == "leaky_relu":  # max(z, slope z), as the slope is below 1
+        return node("Max", [z, node("Mul", [z, constant(LEAKY_SLOPE)])])
     if activation in ("elu", "selu"):
-        scale, alpha = (1.0507009873554805, 1.6732632423543772) if activation == "selu" else (1, 1)
+        scale, alpha = (SELU_LAMBDA, SELU_ALPHA) if activation == "selu" else (1, 1)
         negative = node("Mul", [expm1_negative(z), constant(scale * alpha)])
         return node("Where", [positive(z), node("Mul", [z, constant(scale)]), negative])
     if activation == "softplus":

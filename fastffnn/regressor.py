@@ -13,9 +13,8 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 
+from fastffnn import registry
 from fastffnn.estimator import BaseFFNN, _stochastic, document_shared_parameters
-from fastffnn.kernels.activations import EXP, IDENTITY
-from fastffnn.kernels.costs import HUBER, POISSON, REGRESSION_LOSSES
 
 
 @document_shared_parameters
@@ -79,7 +78,7 @@ class FFNNRegressor(RegressorMixin, BaseFFNN):
 
     _parameter_constraints: dict = {
         **BaseFFNN._parameter_constraints,
-        "loss": [StrOptions(set(REGRESSION_LOSSES))],
+        "loss": [StrOptions(set(registry.REGRESSION_LOSSES))],
         "huber_delta": [Interval(Real, 0, None, closed="neither")],
     }
 
@@ -143,12 +142,12 @@ class FFNNRegressor(RegressorMixin, BaseFFNN):
     # ------------------------------------------------------- BaseFFNN hooks
 
     def _output_layer(self):
-        if self.loss == "poisson":
-            return "exp", EXP, POISSON
-        return "identity", IDENTITY, REGRESSION_LOSSES[self.loss]
+        cost = registry.REGRESSION_LOSSES[self.loss]
+        return cost.output, registry.ACTIVATIONS[cost.output].code, cost.code
 
     def _huber_delta(self):
-        return float(self.huber_delta) if REGRESSION_LOSSES[self.loss] == HUBER else 0.0
+        cost = registry.REGRESSION_LOSSES[self.loss]
+        return float(getattr(self, cost.parameter)) if cost.parameter else 0.0
 
     def _validation_score(self, X_val, y_val, s_val):
         predictions = self._predictions(X_val, check_finite=False)

@@ -7,6 +7,7 @@ computed by ``fastffnn.training``.
 
 import numpy as np
 
+from fastffnn import registry
 from fastffnn.bundles import (
     Batching,
     Buffers,
@@ -36,7 +37,9 @@ class OptimizerState:
                  power_t=0.5, momentum=0.9, nesterovs_momentum=True, beta_1=0.9,
                  beta_2=0.999, epsilon=1e-8, weight_decay=0.0, cosine_epochs=0,
                  warmup_epochs=0, mask_seed=0):  # fmt: skip
-        self.solver = ADAM if solver == "adam" else SGD
+        self.solver = registry.solver(solver).code
+        if self.solver is None:
+            raise ValueError(f"{solver!r} does not train on mini-batches")
         self.moments = np.zeros(2 * n_params if self.solver == ADAM else n_params, dtype=dtype)
         self.t = 0
         self.steps = 0  # updates so far: the schedule's (S1) and the dropout masks' step

@@ -28,7 +28,9 @@ for solver in ("adam", "sgd", "lbfgs"):
                                       {"solver": solver, "dtype": dtype})  # fmt: skip
         for loss in ("squared_error", "poisson", "huber"):
             CASES[f"regressor {loss} {solver} {dtype}"] = (
-                "regressor", "two outputs", {"solver": solver, "dtype": dtype, "loss": loss}
+                "regressor",
+                "two outputs",
+                {"solver": solver, "dtype": dtype, "loss": loss},
             )
 for activation in ACTIVATIONS:
     CASES[f"activation {activation}"] = ("classifier", "multiclass", {"activation": activation})

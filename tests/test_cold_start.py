@@ -117,7 +117,7 @@ def test_a_read_only_installation_caches_in_the_user_cache():
 
 READ_ONLY_CALL = """
 import numpy as np, fastffnn
-from fastffnn.training import workspace_rows
+from fastffnn.network import workspace_rows
 assert fastffnn.__file__.startswith({site!r}), fastffnn.__file__
 workspace_rows(np.array([3, 4, 5]))
 print(json.dumps(compiled))
@@ -162,7 +162,7 @@ def spy(self, key, data):
     return original(self, key, data)
 caching.IndexDataCacheFile.save = spy
 with precompile._serialized_cache_writes(lock_path):
-    from fastffnn.training import workspace_rows
+    from fastffnn.network import workspace_rows
     workspace_rows(np.array([3, 4, 5]))
 assert caching.IndexDataCacheFile.save is spy
 print(held)
@@ -186,6 +186,6 @@ def test_editing_any_source_file_invalidates_every_cached_function(tmp_path):
     assert compiled() == ["workspace_rows"]
     assert compiled() == []
     with open(site / "fastffnn" / "kernels" / "activations.py", "a") as file:
-        file.write("\n# an edit in another file than training.py\n")
+        file.write("\n# an edit in another file than network.py\n")
     assert compiled() == ["workspace_rows"]
     assert compiled() == []

@@ -139,7 +139,8 @@ def test_workers_load_numba_cache_instead_of_compiling(client):
         from sklearn.datasets import make_classification
 
         from fastffnn import FFNNClassifier
-        from fastffnn.training import predict_rows, train_epoch
+        from fastffnn.prediction import predict_rows
+        from fastffnn.training import train_epoch
 
         X, y = make_classification(n_samples=60, n_features=5, random_state=0)
         FFNNClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X, y).predict(X)

@@ -15,7 +15,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 import fastffnn.jacobian as jacobian_module
-from fastffnn import FFNNClassifier, check_gradients
+from fastffnn import FFNNClassifier, boundary, check_gradients
 from fastffnn.gradcheck import _training_problem, compare
 from fastffnn.jacobian import choose_mode, forward_jacobian, input_jacobian, reverse_jacobian
 from fastffnn.kernels import activations, tangents
@@ -152,13 +152,13 @@ def test_chunks_give_the_same_jacobian(driver):
     """23 rows in chunks of 7 (7, 7, 7, 2) equal the whole batch at once."""
     model, X = fitted("tanh", "multiclass")
     X = np.ascontiguousarray(np.vstack([X, X])[:23])
-    params, sizes, codes = model._live_parameters(), model._sizes, model._codes
+    network, sizes = model._network_bundle(), model._sizes
+    X = boundary.compiled_input(X, np.float64)
     results = []
     for capacity in (7, 23):
         out = np.full((23, sizes[-1], sizes[0]), np.nan)
         work = np.empty(workspace_size(sizes, capacity))
-        driver(X, params, sizes, codes, work, work.copy(), np.empty(capacity * sizes[0]),
-               capacity, out)  # fmt: skip
+        driver(X, network, work, work.copy(), np.empty(capacity * sizes[0]), capacity, out)
         results.append(out)
     np.testing.assert_allclose(results[0], results[1], rtol=0, atol=1e-15)
 

@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 import scipy.sparse
 
-from fastffnn import network, training
-from fastffnn.kernels import activations, costs, inputs, linear, optimizers
+from fastffnn import boundary, network, prediction, propagation, solvers, training
+from fastffnn.bundles import Batch, Buffers, Dropout, Hyperparameters, Regularization, Step
+from fastffnn.kernels import activations, costs, linear, optimizers
 from fastffnn.kernels import dropout as dropout_kernels
 
 DTYPES = [np.float32, np.float64]
@@ -535,17 +536,29 @@ def reference_parameters(net):
     return [c.T for c in coefs], list(intercepts)
 
 
+def network_bundle(net, params=None):
+    """The ``bundles.Network`` of ``net`` (or of ``params`` in its layout)."""
+    params = net["params"] if params is None else params
+    return boundary.network(params, net["sizes"], net["codes"], net["delta"])
+
+
+def training_data(net):
+    return boundary.training_data(net["X"], net["Y"], net["s"], net["X"].dtype)
+
+
 def loss_and_gradient_arguments(net, params, alpha, n_chunks=1):
     """The arguments of training.batch_loss_and_gradient on the whole batch cut into
-    ``n_chunks``, with fresh NaN-filled workspaces; the last one receives the gradient."""
+    ``n_chunks``, with fresh NaN-filled workspaces; ``work.grads`` receives the gradient."""
     X, sizes = net["X"], net["sizes"]
-    work = network.workspace_size(sizes, -(-X.shape[0] // n_chunks))
-    activations_ws = np.full((n_chunks, work), np.nan, dtype=params.dtype)
-    deltas = np.full((n_chunks, work), np.nan, dtype=params.dtype)
-    chunk_grads = np.full((n_chunks, params.size), np.nan, dtype=params.dtype)
-    grads = np.full(params.size, np.nan, dtype=params.dtype)
-    return (X, net["Y"], net["s"], params, sizes, net["codes"], net["delta"], alpha,
-            activations_ws, deltas, chunk_grads, grads, np.empty(0), np.uint64(0))  # fmt: skip
+    size = network.workspace_size(sizes, -(-X.shape[0] // n_chunks))
+    work = solvers.Workspaces(
+        np.full((n_chunks, size), np.nan, dtype=params.dtype),
+        np.full((n_chunks, size), np.nan, dtype=params.dtype),
+        np.full((n_chunks, params.size), np.nan, dtype=params.dtype),
+        np.full(params.size, np.nan, dtype=params.dtype),
+    )
+    penalty = solvers.regularization(alpha, params.dtype)
+    return (training_data(net), network_bundle(net, params), work, penalty, np.uint64(0))
 
 
 def kernel_loss_and_gradient(net, params, alpha, n_chunks=1):
@@ -553,19 +566,19 @@ def kernel_loss_and_gradient(net, params, alpha, n_chunks=1):
     it, grads as a flat buffer)."""
     arguments = loss_and_gradient_arguments(net, params, alpha, n_chunks)
     J = training.batch_loss_and_gradient(*arguments)
-    return J, arguments[-3]
+    return J, arguments[2].grads
 
 
 def kernel_objective(net, params, alpha):
-    """training.objective: the cost whose gradient training follows (for squared error
+    """propagation.objective: the cost whose gradient training follows (for squared error
     n^[L] times the reported J)."""
     X, sizes = net["X"], net["sizes"]
     m = X.shape[0]
     work = np.empty(network.workspace_size(sizes, m), dtype=params.dtype)
-    A_out = training.forward(X.T, params, sizes, net["codes"], work, m, np.empty(0),
-                             np.empty(0, dtype=np.int64), np.uint64(0), work)  # fmt: skip
-    return training.objective(A_out, net["Y"].T, net["s"], params, sizes, net["codes"],
-                              net["delta"], alpha)  # fmt: skip
+    model = network_bundle(net, params)
+    no_dropout = Dropout(np.empty(0), np.empty(0, dtype=np.int64), np.uint64(0), work)
+    A_out = propagation.forward(X.T, model, work, m, no_dropout)
+    return propagation.objective(A_out, net["Y"].T, net["s"], model, params.dtype.type(alpha))
 
 
 def well_posed(net, margin=1e-3):
@@ -813,9 +826,13 @@ def _kernel_cases(n=37, m=131):
         n_params = network.count_parameters(sizes)
         params, state = rng.standard_normal(n_params), rng.random(2 * n_params)
         chunk_grads, grads = rng.standard_normal((3, n_params)), np.empty(n_params)
+        work = solvers.Workspaces(np.empty((3, 0)), np.empty((3, 0)), chunk_grads, grads)
         penalty = training.finish_batch(
-            chunk_grads, params, sizes, 1e-2, 3.0, grads, training.ADAM, HYPER, False, 4, state
-        )
+            boundary.network(params, sizes, np.zeros(2)), work,
+            solvers.Optimizer(np.int64(optimizers.ADAM), HYPER, False, state),
+            solvers.regularization(1e-2, params.dtype), Step(HYPER.learning_rate, 4, np.uint64(0)),
+            3.0,
+        )  # fmt: skip
         return [np.float64(penalty), grads, params, state]
 
     def adam(rng):
@@ -833,11 +850,13 @@ def _kernel_cases(n=37, m=131):
         X, Y, s = rng.standard_normal((50, 4)), rng.standard_normal((50, 3)), rng.random(50)
         rows = rng.permutation(50)[17:37]
         Xb, Yb, sb = np.empty((20, 4)), np.empty((20, 3)), np.empty(20)
-        X_c, Y_c, s_c = training.batch_rows(X, Y, s, rows, Xb, Yb, sb, 5, 20)
+        data, buffers = boundary.training_data(X, Y, s, np.float64), Buffers(Xb, Yb, sb)
+        batch = Batch(data, rows, rows, 1.0)
+        X_c, Y_c, s_c = training.batch_rows(batch, buffers, 5, 20)
         np.testing.assert_array_equal(X_c, X[rows[5:]])
         np.testing.assert_array_equal(Y_c, Y[rows[5:]])
         np.testing.assert_array_equal(s_c, s[rows[5:]])
-        whole = training.batch_rows(X, Y, s, rows[:0], Xb, Yb, sb, 3, 9)
+        whole = training.batch_rows(batch._replace(rows=rows[:0]), buffers, 3, 9)
         np.testing.assert_array_equal(whole[0], X[3:9])
         return [Xb[5:], Yb[5:], sb[5:]]
 
@@ -919,8 +938,8 @@ def test_kernels_bitwise_independent_of_thread_count(case):
 # train_epoch and predict_rows
 # --------------------------------------------------------------------------------------
 
-# learning_rate, beta_1, beta_2, epsilon, momentum, weight_decay, cosine_steps, warmup_steps
-HYPER = np.array([0.01, 0.9, 0.999, 1e-8, 0.9, 0.0, 0.0, 0.0])
+HYPER = Hyperparameters(learning_rate=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-8, momentum=0.9,
+                        weight_decay=0.0, cosine_steps=0.0, warmup_steps=0.0)  # fmt: skip
 
 
 def make_training(dtype, output="C2", hidden="relu", n_samples=23, batch_size=8, alpha=1e-3,
@@ -928,16 +947,21 @@ def make_training(dtype, output="C2", hidden="relu", n_samples=23, batch_size=8,
     """Inputs of train_epoch; ``n_chunks`` > 1 splits each batch (chunked_gradients)."""
     net = make_network(50, 2, hidden, output, dtype, m=n_samples, weighted=True)
     sizes = net["sizes"]
-    work = network.workspace_size(sizes, -(-batch_size // n_chunks))
+    size = network.workspace_size(sizes, -(-batch_size // n_chunks))
     net.update(
         batch_size=batch_size,
         alpha=dtype(alpha),
-        X_batch=np.empty((batch_size, sizes[0]), dtype=dtype),
-        Y_batch=np.empty((batch_size, sizes[-1]), dtype=dtype),
-        s_batch=np.empty(batch_size, dtype=dtype),
-        activations=np.empty((n_chunks, work), dtype=dtype),
-        deltas=np.empty((n_chunks, work), dtype=dtype),
-        chunk_grads=np.empty((n_chunks, net["params"].size), dtype=dtype),
+        buffers=Buffers(
+            np.empty((batch_size, sizes[0]), dtype=dtype),
+            np.empty((batch_size, sizes[-1]), dtype=dtype),
+            np.empty(batch_size, dtype=dtype),
+        ),  # fmt: skip
+        work=solvers.Workspaces(
+            np.empty((n_chunks, size), dtype=dtype),
+            np.empty((n_chunks, size), dtype=dtype),
+            np.empty((n_chunks, net["params"].size), dtype=dtype),
+            np.empty(net["params"].size, dtype=dtype),
+        ),  # fmt: skip
     )
     return net
 
@@ -946,21 +970,21 @@ def run_epochs(net, n_epochs, shuffle, solver, seed=0, nesterov=True, hyper=None
                dropout=None, mask_seed=0):  # fmt: skip
     """train_epoch ``n_epochs`` times from the same start. Returns (params, losses, orders, t)."""
     params = net["params"].copy()
-    grads, state = np.empty_like(params), np.zeros(2 * params.size, dtype=params.dtype)
+    state = np.zeros(2 * params.size, dtype=params.dtype)
     order = np.arange(net["X"].shape[0], dtype=np.int64)
     rng = np.random.default_rng(seed)
     t, step, losses, orders = 0, 0, [], []
     hyper = HYPER if hyper is None else hyper
     dropout = np.empty(0) if dropout is None else np.asarray(dropout, dtype=np.float64)
+    batching = solvers.Batching(order, shuffle, np.int64(net["batch_size"]), net["buffers"])
+    optimizer = solvers.Optimizer(np.int64(solver), hyper, nesterov, state)
+    penalty = Regularization(net["alpha"], dropout, np.int64(mask_seed))
     for _ in range(n_epochs):
         if shuffle:
             rng.shuffle(order)  # as solvers.EpochRunner does
         total, t = training.train_epoch(
-            net["X"], net["Y"], net["s"], order, shuffle, net["batch_size"], params,
-            net["sizes"], net["codes"], net["delta"], net["alpha"], solver, hyper, nesterov, t,
-            np.int64(step), grads, state,
-            net["X_batch"], net["Y_batch"], net["s_batch"], net["activations"], net["deltas"],
-            net["chunk_grads"], dropout, np.int64(mask_seed),
+            training_data(net), batching, network_bundle(net, params), net["work"], optimizer,
+            penalty, np.int64(t), np.int64(step),
         )  # fmt: skip
         step += -(-net["X"].shape[0] // net["batch_size"])
         losses.append(total)
@@ -1027,7 +1051,7 @@ def naive_epochs(net, orders, solver, nesterov=True, hyper=None, dropout=None, m
             )  # fmt: skip
             total += J * rows.size
             grads = network.pack_parameters([dW.T for dW in dWs], dbs, np.float64)
-            if solver == training.ADAM:
+            if solver == optimizers.ADAM:
                 t += 1
                 params, first, second = naive.adam_step(
                     params, grads, first, second, t, lr, b1, b2, eps
@@ -1041,7 +1065,7 @@ def naive_epochs(net, orders, solver, nesterov=True, hyper=None, dropout=None, m
 
 @pytest.mark.parametrize("output", ["C2", "C6", "C7"])
 @pytest.mark.parametrize("n_chunks", [1, 2, 3], ids=lambda c: f"{c}chunks")
-@pytest.mark.parametrize("solver", [training.ADAM, training.SGD], ids=["adam", "sgd"])
+@pytest.mark.parametrize("solver", [optimizers.ADAM, optimizers.SGD], ids=["adam", "sgd"])
 @pytest.mark.parametrize("shuffle", [False, True], ids=["in_order", "shuffled"])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_train_epoch_against_naive(dtype, shuffle, solver, n_chunks, output):
@@ -1056,7 +1080,7 @@ def test_train_epoch_against_naive(dtype, shuffle, solver, n_chunks, output):
     else:
         assert not np.array_equal(orders[0], np.arange(23))
     expected_params, expected_losses, expected_t = naive_epochs(net, orders, solver)
-    assert t == (expected_t if solver == training.ADAM else 0)
+    assert t == (expected_t if solver == optimizers.ADAM else 0)
     assert params.dtype == dtype
     assert_close(params, expected_params, dtype)
     np.testing.assert_allclose(losses, expected_losses, rtol=RTOL[dtype])
@@ -1074,16 +1098,15 @@ TRAINING_OPTIONS = {
 
 @pytest.mark.parametrize("option", list(TRAINING_OPTIONS))
 @pytest.mark.parametrize("n_chunks", [1, 3], ids=lambda c: f"{c}chunks")
-@pytest.mark.parametrize("solver", [training.ADAM, training.SGD], ids=["adam", "sgd"])
+@pytest.mark.parametrize("solver", [optimizers.ADAM, optimizers.SGD], ids=["adam", "sgd"])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_train_epoch_options_against_naive(dtype, solver, n_chunks, option):
     """W1, S1 (with and without warm-up) and D1 on two hidden layers (tanh, then
     gelu, whose B1 reads Z): three shuffled epochs against naive_epochs."""
     decay, cosine, warmup, dropout = TRAINING_OPTIONS[option]
     net = make_training(dtype, hidden=["tanh", "gelu"], n_chunks=n_chunks)
-    hyper = HYPER.copy()
-    hyper[0] = 0.05
-    hyper[5:] = decay, cosine, warmup
+    hyper = HYPER._replace(learning_rate=0.05, weight_decay=decay, cosine_steps=float(cosine),
+                           warmup_steps=float(warmup))  # fmt: skip
     params, losses, orders, _ = run_epochs(net, 3, True, solver, hyper=hyper, dropout=dropout,
                                            mask_seed=11)  # fmt: skip
     expected_params, expected_losses, _ = naive_epochs(net, orders, solver, hyper=hyper,
@@ -1091,19 +1114,21 @@ def test_train_epoch_options_against_naive(dtype, solver, n_chunks, option):
     assert_close(params, expected_params, dtype)
     np.testing.assert_allclose(losses, expected_losses, rtol=RTOL[dtype])
     # the option changes training (the comparison is not vacuous)
-    plain, _, _, _ = run_epochs(net, 3, True, solver, hyper=np.r_[hyper[:5], 0, 0, 0])
+    plain_hyper = hyper._replace(weight_decay=0.0, cosine_steps=0.0, warmup_steps=0.0)
+    plain, _, _, _ = run_epochs(net, 3, True, solver, hyper=plain_hyper)
     assert not np.allclose(plain, params, rtol=1e-3, atol=0)
 
 
 def test_cosine_schedule_rates():
     """S1 step by step: warm-up from eta_0 / T_w to eta_0, then half a cosine to 0, then 0."""
-    hyper = np.array([0.1, 0.9, 0.999, 1e-8, 0.9, 0.0, 10.0, 4.0])
+    hyper = HYPER._replace(learning_rate=0.1, cosine_steps=10.0, warmup_steps=4.0)
     rates = [optimizers.scheduled_rate(hyper, np.int64(k)) for k in range(12)]
     np.testing.assert_allclose(rates[:4], [0.025, 0.05, 0.075, 0.1])
     cosine = [0.1 * (1 + np.cos(np.pi * k / 6)) / 2 for k in range(6)]  # T - T_w = 6 steps
     np.testing.assert_allclose(rates[4:10], cosine, rtol=1e-12)
     assert rates[9] > 0 and rates[10] == rates[11] == 0.0
-    assert optimizers.scheduled_rate(np.r_[hyper[:6], 0.0, 0.0], np.int64(5)) == 0.1
+    constant = hyper._replace(cosine_steps=0.0, warmup_steps=0.0)
+    assert optimizers.scheduled_rate(constant, np.int64(5)) == 0.1
 
 
 def test_dropout_masks_are_a_function_of_seed_step_layer_row_and_unit():
@@ -1133,7 +1158,7 @@ def test_dropout_masks_are_a_function_of_seed_step_layer_row_and_unit():
     assert np.all(mask(rows[:100], key, rate=0.0) == 1.0)
 
 
-@pytest.mark.parametrize("solver", [training.ADAM, training.SGD], ids=["adam", "sgd"])
+@pytest.mark.parametrize("solver", [optimizers.ADAM, optimizers.SGD], ids=["adam", "sgd"])
 @pytest.mark.parametrize("shuffle", [False, True], ids=["in_order", "shuffled"])
 def test_train_epoch_reproducible(shuffle, solver):
     """The same Generator seed gives bitwise-identical parameters, twice."""
@@ -1148,7 +1173,7 @@ def test_train_epoch_reproducible(shuffle, solver):
 
 
 @needs_two_threads
-@pytest.mark.parametrize("solver", [training.ADAM, training.SGD], ids=["adam", "sgd"])
+@pytest.mark.parametrize("solver", [optimizers.ADAM, optimizers.SGD], ids=["adam", "sgd"])
 @pytest.mark.parametrize("shuffle", [False, True], ids=["in_order", "shuffled"])
 @pytest.mark.parametrize("n_chunks", [1, 2], ids=lambda c: f"{c}chunks")
 def test_train_epoch_independent_of_thread_count(shuffle, solver, n_chunks):
@@ -1177,13 +1202,13 @@ def test_predict_rows(dtype, output, m, hidden):
     net = make_network(60, 2, hidden, output, dtype, m=m)
     sizes = net["sizes"]
     out = np.full((m, sizes[-1]), np.nan, dtype=dtype)
+    X = boundary.compiled_input(net["X"], dtype)
     if m == 1:
-        status = training.predict_example(net["X"], net["params"], sizes, net["codes"], out, True)
+        status = prediction.predict_example(X, network_bundle(net), out, True)
     else:
-        status = training.predict_rows(
-            net["X"], net["params"], sizes, net["codes"], 7, out, True, numba.get_num_threads()
-        )
-    assert status == training.FINITE
+        status = prediction.predict_rows(X, network_bundle(net), np.int64(7), out, True,
+                                         numba.get_num_threads())  # fmt: skip
+    assert status == prediction.FINITE
     Ws, bs = reference_parameters(net)
     _, As = naive.forward(f64(net["X"]).T, Ws, bs, net["names"])
     assert_close(out, As[-1].T, dtype)
@@ -1199,22 +1224,22 @@ def test_predict_rows_reports_what_is_not_finite(n_rows, sparse):
 
     def status(X, check_input=True, params=net["params"]):
         out = np.empty((n_rows, sizes[-1]))
-        A0 = inputs.compiled_input(scipy.sparse.csr_matrix(X) if sparse else X, np.float64)
+        A0 = boundary.compiled_input(scipy.sparse.csr_matrix(X) if sparse else X, np.float64)
+        model = network_bundle(net, params)
         if n_rows == 1:
-            return training.predict_example(A0, params, sizes, net["codes"], out, check_input)
-        return training.predict_rows(
-            A0, params, sizes, net["codes"], 7, out, check_input, numba.get_num_threads()
-        )
+            return prediction.predict_example(A0, model, out, check_input)
+        return prediction.predict_rows(A0, model, np.int64(7), out, check_input,
+                                       numba.get_num_threads())  # fmt: skip
 
-    assert status(X) == training.FINITE
+    assert status(X) == prediction.FINITE
     for bad in (np.nan, np.inf, -np.inf):
         broken = X.copy()
         broken[-1, 1] = bad  # the last row: the last block
-        assert status(broken) == training.INPUT_NOT_FINITE
-        assert status(broken, check_input=False) == training.OUTPUT_NOT_FINITE
+        assert status(broken) == prediction.INPUT_NOT_FINITE
+        assert status(broken, check_input=False) == prediction.OUTPUT_NOT_FINITE
     huge = X.copy()
     huge[n_rows // 2] = 1e300  # finite, but W x overflows with these weights
-    assert status(huge, params=net["params"] * 1e10) == training.OUTPUT_NOT_FINITE
+    assert status(huge, params=net["params"] * 1e10) == prediction.OUTPUT_NOT_FINITE
 
 
 def test_every_registered_code_has_its_own_kernel():

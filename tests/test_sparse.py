@@ -9,9 +9,8 @@ import pytest
 import scipy.sparse
 from helpers import digits, run_python
 
-from fastffnn import FFNNClassifier, FFNNRegressor
-from fastffnn.kernels import inputs
-from fastffnn.training import predict_rows
+from fastffnn import FFNNClassifier, FFNNRegressor, boundary
+from fastffnn.prediction import predict_rows
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -101,13 +100,14 @@ def test_sparse_kernels_against_the_dense_ones():
     X, y = bag_of_words(n_samples=50)
     model = FFNNClassifier((6,), max_iter=2, random_state=0).fit(X, y)
     rows = np.array([7, 3, 3, 41, 0, 19], dtype=np.int64)
-    sparse = inputs.compiled_input(X, np.float64)
-    sparse = sparse[:3] + (rows,)
+    sparse = boundary.compiled_input(X, np.float64)
+    sparse = sparse[:3] + (boundary.read_only(rows),)
     out = np.empty((rows.size, 3))
-    assert predict_rows(sparse, model._params, model._sizes, model._codes, 4, out, True, 1) == 0
+    network, block = model._network_bundle(), np.int64(4)
+    assert predict_rows(sparse, network, block, out, True, 1) == 0
     expected = np.empty_like(out)
-    predict_rows(np.ascontiguousarray(X[rows].toarray()), model._params, model._sizes,
-                 model._codes, 4, expected, True, 1)  # fmt: skip
+    dense = boundary.compiled_input(X[rows].toarray(), np.float64)
+    predict_rows(dense, network, block, expected, True, 1)
     np.testing.assert_allclose(out, expected, rtol=1e-13, atol=1e-15)
 
 

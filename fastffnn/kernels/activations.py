@@ -25,32 +25,25 @@ import math
 import numpy as np
 
 from fastffnn._jit import inlined, serial
+from fastffnn.registry import ACTIVATIONS, LEAKY_SLOPE, SELU_ALPHA, SELU_LAMBDA  # noqa: F401
 
-IDENTITY, RELU, LOGISTIC, TANH, SOFTMAX, EXP = 0, 1, 2, 3, 4, 5
-LEAKY_RELU, ELU, SELU, GELU, SILU, SOFTPLUS, MISH = 6, 7, 8, 9, 10, 11, 12
+#: Kernel codes, from the registry (``fastffnn.registry``).
+IDENTITY, RELU, LOGISTIC, TANH, SOFTMAX, EXP = (
+    ACTIVATIONS[name].code for name in ("identity", "relu", "logistic", "tanh", "softmax", "exp")
+)
+LEAKY_RELU, ELU, SELU, GELU, SILU, SOFTPLUS, MISH = (
+    ACTIVATIONS[name].code
+    for name in ("leaky_relu", "elu", "selu", "gelu", "silu", "softplus", "mish")
+)
+#: Whether the backward kernel of each code reads Z (indexed by code).
+_READS_Z = np.zeros(max(a.code for a in ACTIVATIONS.values()) + 1, dtype=np.bool_)
+for _activation in ACTIVATIONS.values():
+    _READS_Z[_activation.code] = _activation.reads == "Z"
 
-#: A5's slope for z < 0 (PyTorch's and Keras's default).
-LEAKY_SLOPE = 0.01
-#: A7's constants (Klambauer et al. 2017).
-SELU_LAMBDA, SELU_ALPHA = 1.0507009873554805, 1.6732632423543772
 
-#: Activation names (scikit-learn's, plus "sigmoid" and "softmax") -> kernel codes.
-ACTIVATION_CODES = {
-    "identity": IDENTITY,
-    "relu": RELU,
-    "logistic": LOGISTIC,
-    "sigmoid": LOGISTIC,
-    "tanh": TANH,
-    "softmax": SOFTMAX,
-    "exp": EXP,
-    "leaky_relu": LEAKY_RELU,
-    "elu": ELU,
-    "selu": SELU,
-    "gelu": GELU,
-    "silu": SILU,
-    "softplus": SOFTPLUS,
-    "mish": MISH,
-}
+#: Activation names (the registry's, plus "sigmoid") -> kernel codes.
+ACTIVATION_CODES = {name: a.code for name, a in ACTIVATIONS.items()}
+ACTIVATION_CODES["sigmoid"] = LOGISTIC
 
 
 @serial
@@ -386,8 +379,9 @@ def mish_backward(Z, dA, dZ):
 
 @serial
 def needs_preactivation(code):
-    """Whether the backward kernel of ``code`` reads Z (A5-A11) instead of A."""
-    return code >= LEAKY_RELU
+    """Whether the backward kernel of ``code`` reads Z (A5-A11) instead of A
+    (the registry's ``reads``)."""
+    return _READS_Z[code]
 
 
 @inlined

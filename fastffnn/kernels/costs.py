@@ -16,15 +16,20 @@ import numpy as np
 
 from fastffnn._jit import inlined, serial
 from fastffnn.kernels.reductions import ordered_sum
+from fastffnn.registry import COSTS
+from fastffnn.registry import REGRESSION_LOSSES as _REGRESSION_COSTS
 
-#: Cost codes: the F3 a network is trained on, with the output activation it
-#: goes with. Logistic: C1 (one unit) or C3 (several), after sigmoid units;
-#: softmax: C2; squared error: C5, identity output; Poisson: C6, exp output;
-#: Huber: C7, identity output.
-LOGISTIC_LOSS, SOFTMAX_LOSS, SQUARED_ERROR, POISSON, HUBER = 0, 1, 2, 3, 4
+#: Cost codes (``fastffnn.registry``): the F3 a network is trained on, with the
+#: output activation it goes with. Logistic: C1 (one unit) or C3 (several),
+#: after sigmoid units; softmax: C2; squared error: C5, identity output;
+#: Poisson: C6, exp output; Huber: C7, identity output.
+LOGISTIC_LOSS, SOFTMAX_LOSS, SQUARED_ERROR, POISSON, HUBER = (
+    COSTS[name].code
+    for name in ("log_loss", "softmax_log_loss", "squared_error", "poisson", "huber")
+)
 
 #: Loss names (the regressor's ``loss`` parameter) -> cost codes.
-REGRESSION_LOSSES = {"squared_error": SQUARED_ERROR, "poisson": POISSON, "huber": HUBER}
+REGRESSION_LOSSES = {name: cost.code for name, cost in _REGRESSION_COSTS.items()}
 
 
 @serial

@@ -10,9 +10,11 @@ parameters in parallel, right after summing each block's gradient.
 import numpy as np
 
 from fastffnn._jit import serial
+from fastffnn.registry import NO_STEP, SOLVERS  # noqa: F401  (NO_STEP re-exported for training)
 
-#: Optimizer codes (``bundles.Optimizer.solver``); NO_STEP computes the gradient only.
-ADAM, SGD, NO_STEP = 0, 1, -1
+#: Optimizer codes (``fastffnn.registry``, ``bundles.Optimizer.solver``); NO_STEP
+#: computes the gradient only.
+ADAM, SGD = SOLVERS["adam"].code, SOLVERS["sgd"].code
 
 
 @serial
