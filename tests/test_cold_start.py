@@ -189,3 +189,59 @@ def test_editing_any_source_file_invalidates_every_cached_function(tmp_path):
         file.write("\n# an edit in another file than network.py\n")
     assert compiled() == ["workspace_rows"]
     assert compiled() == []
+
+
+# A fit and a prediction, printing the compilations and the predictions' bytes.
+FIT_AND_PREDICT = """
+import json
+from sklearn.datasets import load_digits
+from fastffnn import FFNNClassifier
+X, y = load_digits(return_X_y=True)
+X = X[:300] / 16.0
+model = FFNNClassifier((8,), max_iter=3, random_state=0).fit(X, y[:300])
+proba = model.predict_proba(X)
+print(json.dumps(compiled))
+print(proba.tobytes().hex())
+"""
+
+
+def _fit_and_predict(env):
+    lines = run_python(COUNT_COMPILES + FIT_AND_PREDICT, env=env, timeout=600).splitlines()
+    return json.loads(lines[-2]), lines[-1]
+
+
+@pytest.mark.slow
+def test_a_cached_caller_whose_callee_was_deleted_recompiles_it_alone(tmp_path):
+    """train_chunk and predict_block are called through symbols of their own
+    (fastffnn._linking): with only their cache files gone, the cached epoch
+    and prediction load, recompile the bodies, and compute the same bits."""
+    cache = tmp_path / "cache"
+    env = {"NUMBA_CACHE_DIR": str(cache)}
+    compiled, expected = _fit_and_predict(env)
+    assert "train_epoch" in compiled and "train_chunk" in compiled
+    deleted = [path for path in cache.rglob("*") if "train_chunk" in path.name
+               or "predict_block" in path.name]  # fmt: skip
+    assert deleted
+    for path in deleted:
+        path.unlink()
+    compiled, got = _fit_and_predict(env)
+    assert got == expected
+    assert "train_chunk" in compiled and "predict_block" in compiled
+    assert not {"train_epoch", "chunked_gradients", "predict_rows", "forward"} & set(compiled)
+    assert _fit_and_predict(env) == ([], expected)
+
+
+@pytest.mark.slow
+def test_ordinary_calls_instead_of_body_symbols_give_the_same_bits(tmp_path):
+    """FASTFFNN_LINK_BODIES=1 (numba's own linking, the fallback where its
+    internals move) compiles differently and computes the same bits; each
+    cache it leaves serves the other way too."""
+    cache = str(tmp_path / "cache")
+    separate = _fit_and_predict({"NUMBA_CACHE_DIR": cache})[1]
+    linked = _fit_and_predict({"NUMBA_CACHE_DIR": str(tmp_path / "linked"),
+                               "FASTFFNN_LINK_BODIES": "1"})  # fmt: skip
+    assert linked[1] == separate
+    assert _fit_and_predict({"NUMBA_CACHE_DIR": cache, "FASTFFNN_LINK_BODIES": "1"}) == (
+        [],
+        separate,
+    )

@@ -1,0 +1,63 @@
+"""Results bit-identical to the code before the compiled core's redesign (issue 22).
+
+The code of commit ``BEFORE`` (taken from this checkout's git history) and this
+checkout each train every case of ``tests/result_matrix.py`` in a fresh
+process; every array must have the same bytes. A second pair of processes
+repeats this checkout's run with 1 numba thread and 2 BLAS threads.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+#: The last commit before the compiled core was redesigned.
+BEFORE = "cf6b575"
+
+
+def _git(*args):
+    return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True)
+
+
+def _has_before():
+    return shutil.which("git") is not None and _git("cat-file", "-e", BEFORE).returncode == 0
+
+
+def _results(tmp_path, name, source, env=None):
+    out = tmp_path / f"{name}.npz"
+    full_env = dict(os.environ, PYTHONPATH=str(source), NUMBA_CACHE_DIR=str(tmp_path / name),
+                    **(env or {}))  # fmt: skip
+    result = subprocess.run([sys.executable, str(ROOT / "tests" / "result_matrix.py"), str(out)],
+                            env=full_env, cwd=tmp_path, capture_output=True, text=True,
+                            timeout=1800)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    with np.load(out) as data:
+        return {key: data[key] for key in data.files}
+
+
+def _assert_same_bytes(expected, got):
+    assert expected.keys() == got.keys()
+    different = [key for key in expected if expected[key].dtype != got[key].dtype
+                 or expected[key].tobytes() != got[key].tobytes()]  # fmt: skip
+    assert not different, different
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _has_before(), reason=f"needs git and commit {BEFORE} in this checkout")
+def test_every_option_trains_to_the_bytes_of_the_code_before_the_redesign(tmp_path):
+    before = tmp_path / "before"
+    before.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", BEFORE, "fastffnn"],
+                             capture_output=True, check=True).stdout  # fmt: skip
+    subprocess.run(["tar", "-x", "-C", str(before)], input=archive, check=True)
+    expected = _results(tmp_path, "before", before)
+    now = _results(tmp_path, "now", ROOT)
+    assert len(now) > 400
+    _assert_same_bytes(expected, now)
+    threads = {"NUMBA_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2"}
+    _assert_same_bytes(expected, _results(tmp_path, "one thread", ROOT, threads))
