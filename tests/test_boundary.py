@@ -150,7 +150,8 @@ for k, X_in in enumerate(inputs):
         model = FFNNClassifier((4,), solver=solver, max_iter=2, random_state=0)
         model.fit(X_in, y_in, sample_weight=pd.Series(np.ones(len(y))))
         model.predict_proba(X_in)
-    FFNNRegressor(hidden_layer_sizes=(4,), max_iter=2, early_stopping=True).fit(X_in, pd.Series(y * 1.0))
+    regressor = FFNNRegressor(hidden_layer_sizes=(4,), max_iter=2, early_stopping=True)
+    regressor.fit(X_in, pd.Series(y * 1.0))
     FFNNClassifier((4,), max_iter=2).partial_fit(X_in, y_in, classes=np.arange(10))
 for X_in in (scipy.sparse.csr_matrix(X), scipy.sparse.csc_matrix(frozen)):
     for solver in ("adam", "lbfgs"):

@@ -60,6 +60,18 @@ sparse_model = FFNNClassifier(max_iter=2, early_stopping=True).fit(csc, y)
 sparse_model.predict_proba(scipy.sparse.csr_array(X)); sparse_model.jacobian(csc[:2])
 FFNNRegressor(solver="lbfgs", max_iter=2, dtype="float32").fit(csc, y * 1.0).predict(csc)
 check_gradients(sparse_model, csc[:50], y[:50])
+# pandas 3 (read-only columns), polars, a memory map, read-only arrays, in every solver
+import tempfile
+import pandas as pd, polars as pl
+frame = pd.DataFrame(X).assign(target=y * 1.0, weight=1.0)
+path = tempfile.mktemp(suffix=".npy"); np.save(path, X)
+mapped = np.load(path, mmap_mode="r")
+frozen_y = y.copy(); frozen_y.setflags(write=False)
+for solver in ("adam", "sgd", "lbfgs"):
+    FFNNRegressor(solver=solver, max_iter=2).fit(frame.drop(columns=["target", "weight"]),
+                                                 frame["target"], sample_weight=frame["weight"])
+    FFNNClassifier(solver=solver, max_iter=2).fit(mapped, frozen_y).predict(pl.DataFrame(X))
+    FFNNClassifier(solver=solver, max_iter=2).fit(pl.DataFrame(X), pl.Series(y))
 """
 
 
