@@ -34,6 +34,7 @@ import numba
 
 try:
     import llvmlite.binding as llvm
+    import llvmlite.ir as llvmir
     from numba.core import cgutils, types
     from numba.extending import intrinsic
 
@@ -116,4 +117,116 @@ def separate(body):
     return call
 
 
-__all__ = ["ENABLED", "separate", "symbol_name", "numba", "types"]
+class KernelTable:
+    """Kernels of one family (an activation's forward pass, ...), one per
+    registry code, called through a table of pointers indexed by the code.
+
+    Compiled code calls ``table.call(code, *args)``; the arguments' types
+    must be ``signature(dtype)`` for the dtype of the first. Only the kernels
+    of the codes a network uses are compiled: ``prepare(codes, dtype)``
+    compiles them and fills their entries (``fastffnn.boundary`` calls it for
+    every network it hands to compiled code); every other entry holds
+    ``unprepared``, which raises instead of computing. A cached caller binds
+    the table's symbol on load (``reload_init``), as ``separate`` does.
+    """
+
+    def __init__(self, name, kernels, unprepared, signature):
+        self.name = name
+        self.kernels = dict(kernels)  # code -> dispatcher
+        self.unprepared = unprepared
+        self.signature = signature
+        self.size = max(self.kernels) + 1
+        self._arrays = {}  # symbol -> ctypes array of entries
+
+    def symbol(self, argtypes):
+        key = f"{self.name}{tuple(argtypes)}"
+        return "fastffnn.table." + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+    def entries(self, argtypes):
+        """The table for ``argtypes`` (allocated and bound on first use)."""
+        symbol = self.symbol(argtypes)
+        if symbol not in self._arrays:
+            import ctypes
+
+            trap = _address(self.unprepared, argtypes)
+            array = (ctypes.c_void_p * self.size)(*([trap] * self.size))
+            self._arrays[symbol] = array
+            llvm.add_symbol(symbol, ctypes.addressof(array))
+        return self._arrays[symbol]
+
+    def prepare(self, codes, dtype):
+        """Compile the kernels of ``codes`` (other codes are ignored) for
+        ``dtype`` and fill their entries."""
+        argtypes = self.signature(dtype)
+        array = self.entries(argtypes)
+        for code in set(int(c) for c in codes):
+            if code in self.kernels:
+                array[code] = _address(self.kernels[code], argtypes)
+
+
+def _address(dispatcher, argtypes):
+    argtypes = tuple(argtypes)
+    dispatcher.compile(argtypes)
+    result = dispatcher.overloads[argtypes]
+    return result.library.get_pointer_to_function(result.fndesc.llvm_func_name)
+
+
+class TableLoader:
+    """A picklable ``reload_init`` hook: binds a table's symbol before a
+    cached caller that reads it is loaded."""
+
+    def __init__(self, module, name, argtypes):
+        self.module, self.name, self.argtypes = module, name, tuple(argtypes)
+
+    def __call__(self):
+        table = getattr(importlib.import_module(self.module), self.name)
+        table.entries(self.argtypes)
+
+    def __eq__(self, other):
+        return isinstance(other, TableLoader) and self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def _key(self):
+        return (self.module, self.name, self.argtypes)
+
+
+def table_call(table, module, attribute):
+    """The function compiled code calls as ``call(code, *args)`` to run
+    ``table``'s kernel of ``code``; ``module.attribute`` names the table (for
+    cached callers)."""
+
+    def typer(typingctx, code, *args):
+        argtypes = tuple(args)
+        expected = table.signature(numba.np.numpy_support.as_dtype(argtypes[0].dtype))
+        if argtypes != tuple(expected):
+            raise numba.core.errors.TypingError(f"{table.name} takes {expected}, got {argtypes}")
+        table.entries(argtypes)  # compiles the trap for argtypes, binds the symbol
+        restype = table.unprepared.overloads[argtypes].signature.return_type
+        symbol = table.symbol(argtypes)
+
+        def codegen(context, builder, signature, llargs):
+            fnty = context.call_conv.get_function_type(restype, argtypes)
+            table_type = llvmir.ArrayType(fnty.as_pointer(), table.size)
+            global_table = builder.module.globals.get(symbol)
+            if global_table is None:
+                global_table = cgutils.add_global_variable(builder.module, table_type, symbol)
+                global_table.linkage = "external"
+            slot = builder.gep(global_table, [cgutils.int32_t(0), llargs[0]])
+            function = builder.load(slot)
+            values = cgutils.unpack_tuple(builder, llargs[1], len(argtypes))
+            status, value = context.call_conv.call_function(
+                builder, function, restype, argtypes, values
+            )
+            with cgutils.if_unlikely(builder, status.is_error):
+                context.call_conv.return_status_propagate(builder, status)
+            context.active_code_library._reload_init.add(TableLoader(module, attribute, argtypes))
+            return value
+
+        return restype(code, types.StarArgTuple.from_types(argtypes)), codegen
+
+    return intrinsic(typer)
+
+
+__all__ = ["ENABLED", "KernelTable", "separate", "symbol_name", "table_call"]

@@ -12,7 +12,9 @@ is compiled once per (dtype, dense or CSR):
 - Y and s, small and read per batch, are **owned** writable C-ordered copies
   in the training dtype, so compiled code never writes to a user's array and
   never meets a read-only one;
-- the network's arrays are owned by the estimator.
+- the network's arrays are owned by the estimator, and the kernels of its
+  activations are compiled (``kernels.activations.prepare``) before compiled
+  code runs it: only the activations a network uses are ever compiled.
 
 Validation of the user's input (what is accepted and the errors for what is
 not) comes before, in the estimators; this module converts what passed it,
@@ -24,6 +26,7 @@ import scipy.sparse
 
 from fastffnn import registry
 from fastffnn.bundles import Data, Network
+from fastffnn.kernels import activations
 
 
 def read_only(array):
@@ -79,6 +82,7 @@ def network(params, sizes, codes, cost_parameter=0.0):
                          "registry's activations (fastffnn.registry)")  # fmt: skip
     if len(codes) > n_layers and codes[n_layers] not in registry.COST_CODES:
         raise ValueError(f"unknown cost code {codes[n_layers]} (fastffnn.registry)")
+    activations.prepare(np.asarray(codes)[:n_layers], params.dtype)
     return Network(
         params,
         owned(sizes, np.int64),

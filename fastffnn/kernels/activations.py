@@ -22,9 +22,12 @@ dtypes): each ``exp`` sees only non-positive arguments or is one of
 
 import math
 
+import numba
 import numpy as np
+from numba.core import types
 
 from fastffnn._jit import inlined, serial
+from fastffnn._linking import ENABLED, KernelTable, table_call
 from fastffnn.registry import ACTIVATIONS, LEAKY_SLOPE, SELU_ALPHA, SELU_LAMBDA  # noqa: F401
 
 #: Kernel codes, from the registry (``fastffnn.registry``).
@@ -384,9 +387,54 @@ def needs_preactivation(code):
     return _READS_Z[code]
 
 
+@serial
+def _unprepared_forward(Z, A):
+    """A table entry whose kernel was never compiled (see ``activation_forward``)."""
+    raise RuntimeError("fastffnn: an activation kernel used before fastffnn.boundary prepared it")
+
+
+@serial
+def _unprepared_backward(A, dA, dZ):
+    """A table entry whose kernel was never compiled (see ``activation_backward``)."""
+    raise RuntimeError("fastffnn: an activation kernel used before fastffnn.boundary prepared it")
+
+
+def _layer_arrays(count):
+    """The argument types of a table's kernels: ``count`` (n, m) workspace slots."""
+    return lambda dtype: (types.Array(numba.from_dtype(dtype), 2, "F"),) * count
+
+
+#: The forward and backward kernels of every registry code, called through
+#: tables of pointers (``fastffnn._linking.KernelTable``): a network compiles
+#: the kernels of its own activations only, on first use.
+FORWARD = KernelTable("activation_forward", {
+    IDENTITY: identity_forward, RELU: relu_forward, LOGISTIC: logistic_forward,
+    TANH: tanh_forward, SOFTMAX: softmax_forward, EXP: exp_forward,
+    LEAKY_RELU: leaky_relu_forward, ELU: elu_forward, SELU: selu_forward, GELU: gelu_forward,
+    SILU: silu_forward, SOFTPLUS: softplus_forward, MISH: mish_forward,
+}, _unprepared_forward, _layer_arrays(2))  # fmt: skip
+BACKWARD = KernelTable("activation_backward", {
+    IDENTITY: identity_backward, RELU: relu_backward, LOGISTIC: logistic_backward,
+    TANH: tanh_backward, SOFTMAX: softmax_backward, EXP: exp_backward,
+    LEAKY_RELU: leaky_relu_backward, ELU: elu_backward, SELU: selu_backward,
+    GELU: gelu_backward, SILU: silu_backward, SOFTPLUS: softplus_backward,
+    MISH: mish_backward,
+}, _unprepared_backward, _layer_arrays(3))  # fmt: skip
+_call_forward = table_call(FORWARD, __name__, "FORWARD")
+_call_backward = table_call(BACKWARD, __name__, "BACKWARD")
+
+
+def prepare(codes, dtype):
+    """Compile the forward and backward kernels of activation ``codes`` for
+    ``dtype`` (once per process; loaded from the cache when there)."""
+    if ENABLED:
+        FORWARD.prepare(codes, dtype)
+        BACKWARD.prepare(codes, dtype)
+
+
 @inlined
-def activation_forward(code, Z, A):
-    """F2 for the activation with kernel ``code``: ``A = g(Z)``. Z, A: (n, m)."""
+def _linked_forward(code, Z, A):
+    """``activation_forward`` by numba's ordinary calls (every kernel linked in)."""
     if code == RELU:
         relu_forward(Z, A)
     elif code == LOGISTIC:
@@ -416,12 +464,8 @@ def activation_forward(code, Z, A):
 
 
 @inlined
-def activation_backward(code, A, dA, dZ):
-    """B1 for the activation with kernel ``code``. A, dA, dZ: (n, m).
-
-    ``A`` is what the kernel reads: the activations for A0-A4 and exp, the
-    pre-activations Z for A5-A11 (``needs_preactivation``).
-    """
+def _linked_backward(code, A, dA, dZ):
+    """``activation_backward`` by numba's ordinary calls (every kernel linked in)."""
     if code == RELU:
         relu_backward(A, dA, dZ)
     elif code == LOGISTIC:
@@ -448,3 +492,25 @@ def activation_backward(code, A, dA, dZ):
         mish_backward(A, dA, dZ)
     else:  # IDENTITY; no raise inside training's parallel loop (see costs.data_cost)
         identity_backward(A, dA, dZ)
+
+
+if ENABLED:
+
+    @inlined
+    def activation_forward(code, Z, A):
+        """F2 for the activation with kernel ``code``: ``A = g(Z)``. Z, A: (n, m)
+        Fortran-ordered, of the dtype ``prepare`` was called for."""
+        _call_forward(code, Z, A)
+
+    @inlined
+    def activation_backward(code, A, dA, dZ):
+        """B1 for the activation with kernel ``code``. A, dA, dZ: (n, m),
+        Fortran-ordered, of the dtype ``prepare`` was called for.
+
+        ``A`` is what the kernel reads: the activations for A0-A4 and exp, the
+        pre-activations Z for A5-A11 (``needs_preactivation``).
+        """
+        _call_backward(code, A, dA, dZ)
+
+else:
+    activation_forward, activation_backward = _linked_forward, _linked_backward
