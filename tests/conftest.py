@@ -14,3 +14,18 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def every_activation_kernel():
+    """Tests call the activation kernels through the registry's tables directly,
+    without the boundary that prepares a network's own (fastffnn.boundary):
+    prepare every code in both dtypes once."""
+    import numpy as np
+
+    from fastffnn import registry
+    from fastffnn.kernels import activations
+
+    codes = [entry.code for entry in registry.ACTIVATIONS.values()]
+    for dtype in (np.float32, np.float64):
+        activations.prepare(codes, np.dtype(dtype))
