@@ -198,10 +198,15 @@ def table_call(table, module, attribute):
     cached callers)."""
 
     def typer(typingctx, code, *args):
-        argtypes = tuple(args)
-        expected = table.signature(numba.np.numpy_support.as_dtype(argtypes[0].dtype))
-        if argtypes != tuple(expected):
-            raise numba.core.errors.TypingError(f"{table.name} takes {expected}, got {argtypes}")
+        given = tuple(args)
+        argtypes = tuple(table.signature(numba.np.numpy_support.as_dtype(given[0].dtype)))
+        # arrays as the table's kernels take them; scalars converted (a float
+        # threshold to the arrays' dtype)
+        if len(given) != len(argtypes) or any(
+            g != a and (isinstance(a, types.Array) or typingctx.can_convert(g, a) is None)
+            for g, a in zip(given, argtypes)
+        ):
+            raise numba.core.errors.TypingError(f"{table.name} takes {argtypes}, got {given}")
         table.entries(argtypes)  # compiles the trap for argtypes, binds the symbol
         restype = table.unprepared.overloads[argtypes].signature.return_type
         symbol = table.symbol(argtypes)
@@ -215,7 +220,12 @@ def table_call(table, module, attribute):
                 global_table.linkage = "external"
             slot = builder.gep(global_table, [cgutils.int32_t(0), llargs[0]])
             function = builder.load(slot)
-            values = cgutils.unpack_tuple(builder, llargs[1], len(argtypes))
+            values = [
+                context.cast(builder, value, g, a)
+                for value, g, a in zip(
+                    cgutils.unpack_tuple(builder, llargs[1], len(given)), given, argtypes
+                )  # fmt: skip
+            ]
             status, value = context.call_conv.call_function(
                 builder, function, restype, argtypes, values
             )
@@ -224,7 +234,7 @@ def table_call(table, module, attribute):
             context.active_code_library._reload_init.add(TableLoader(module, attribute, argtypes))
             return value
 
-        return restype(code, types.StarArgTuple.from_types(argtypes)), codegen
+        return restype(code, types.StarArgTuple.from_types(given)), codegen
 
     return intrinsic(typer)
 

@@ -26,7 +26,7 @@ import scipy.sparse
 
 from fastffnn import registry
 from fastffnn.bundles import Data, Network
-from fastffnn.kernels import activations
+from fastffnn.kernels import activations, costs
 
 
 def read_only(array):
@@ -83,6 +83,8 @@ def network(params, sizes, codes, cost_parameter=0.0):
     if len(codes) > n_layers and codes[n_layers] not in registry.COST_CODES:
         raise ValueError(f"unknown cost code {codes[n_layers]} (fastffnn.registry)")
     activations.prepare(np.asarray(codes)[:n_layers], params.dtype)
+    if len(codes) > n_layers:
+        costs.prepare(codes[n_layers], params.dtype)
     return Network(
         params,
         owned(sizes, np.int64),

@@ -18,14 +18,16 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True, scope="session")
 def every_activation_kernel():
-    """Tests call the activation kernels through the registry's tables directly,
+    """Tests call the activation and cost kernels through the registry's tables directly,
     without the boundary that prepares a network's own (fastffnn.boundary):
     prepare every code in both dtypes once."""
     import numpy as np
 
     from fastffnn import registry
-    from fastffnn.kernels import activations
+    from fastffnn.kernels import activations, costs
 
     codes = [entry.code for entry in registry.ACTIVATIONS.values()]
     for dtype in (np.float32, np.float64):
         activations.prepare(codes, np.dtype(dtype))
+        for cost in registry.COSTS.values():
+            costs.prepare(cost.code, np.dtype(dtype))

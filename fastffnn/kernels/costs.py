@@ -12,9 +12,12 @@ output costs at most ``-log(eps)`` (36 in float64, 16 in float32) instead of
 C4 needs no clipping.
 """
 
+import numba
 import numpy as np
+from numba.core import types
 
 from fastffnn._jit import inlined, serial
+from fastffnn._linking import ENABLED, KernelTable, table_call
 from fastffnn.kernels.reductions import ordered_sum
 from fastffnn.registry import COSTS
 from fastffnn.registry import REGRESSION_LOSSES as _REGRESSION_COSTS
@@ -132,8 +135,59 @@ def huber_loss(A, Y, s, delta):
     return cost / ordered_sum(s)
 
 
+@serial
+def _logistic_cost(A, Y, s, delta):
+    return logistic_cross_entropy(A, Y, s)
+
+
+@serial
+def _softmax_cost(A, Y, s, delta):
+    return softmax_cross_entropy(A, Y, s)
+
+
+@serial
+def _squared_cost(A, Y, s, delta):
+    return half_squared_error(A, Y, s)
+
+
+@serial
+def _poisson_cost(A, Y, s, delta):
+    return poisson_deviance(A, Y, s)
+
+
+@serial
+def _unprepared_cost(A, Y, s, delta):
+    """A table entry whose kernel was never compiled (see ``data_cost``)."""
+    if delta == delta:  # always: typed as the kernels, which return a number
+        raise RuntimeError("fastffnn: a cost kernel used before fastffnn.boundary prepared it")
+    return delta
+
+
+def _cost_arrays(dtype):
+    """A, Y: (n_L, m) Fortran-ordered; s: (m,); delta: a scalar; all of ``dtype``."""
+    scalar = numba.from_dtype(dtype)
+    matrix = types.Array(scalar, 2, "F")
+    return (matrix, matrix, types.Array(scalar, 1, "C"), scalar)
+
+
+#: F3 of every cost code with a uniform signature ``(A, Y, s, delta)``, called
+#: through a table of pointers (``fastffnn._linking.KernelTable``): a network
+#: compiles the cost it trains on only.
+COSTS_TABLE = KernelTable("data_cost", {
+    LOGISTIC_LOSS: _logistic_cost, SOFTMAX_LOSS: _softmax_cost, SQUARED_ERROR: _squared_cost,
+    POISSON: _poisson_cost, HUBER: huber_loss,
+}, _unprepared_cost, _cost_arrays)  # fmt: skip
+_call_cost = table_call(COSTS_TABLE, __name__, "COSTS_TABLE")
+
+
+def prepare(cost, dtype):
+    """Compile the data cost of code ``cost`` for ``dtype``."""
+    if ENABLED:
+        COSTS_TABLE.prepare([cost], dtype)
+
+
 @inlined
-def data_cost(A, Y, s, cost, delta):
+def _linked_data_cost(A, Y, s, cost, delta):
     """F3: the data term of the cost with code ``cost`` (C1-C3, C5-C7).
 
     A, Y: (n_L, m); s: (m,); ``delta`` is Huber's threshold (unused by the
@@ -151,6 +205,22 @@ def data_cost(A, Y, s, cost, delta):
     # parallel loop, where the mere presence of a raise made a 2-thread L
     # epoch 1.5x slower; codes come from the registries above (tests cover each).
     return huber_loss(A, Y, s, delta)
+
+
+if ENABLED:
+
+    @inlined
+    def data_cost(A, Y, s, cost, delta):
+        """F3: the data term of the cost with code ``cost`` (C1-C3, C5-C7).
+
+        A, Y: (n_L, m) Fortran-ordered; s: (m,); ``delta`` is Huber's
+        threshold (unused by the others). Normalized by ``sum s`` of these
+        examples. The kernel must have been prepared (``prepare``).
+        """
+        return _call_cost(cost, A, Y, s, delta)
+
+else:
+    data_cost = _linked_data_cost
 
 
 @serial
