@@ -157,11 +157,19 @@ class KernelTable:
     def prepare(self, codes, dtype):
         """Compile the kernels of ``codes`` (other codes are ignored) for
         ``dtype`` and fill their entries."""
-        argtypes = self.signature(dtype)
+        argtypes = tuple(self.signature(dtype))
         array = self.entries(argtypes)
+        restype = self.unprepared.overloads[argtypes].signature.return_type
         for code in set(int(c) for c in codes):
             if code in self.kernels:
-                array[code] = _address(self.kernels[code], argtypes)
+                kernel = self.kernels[code]
+                address = _address(kernel, argtypes)
+                # every entry is called as the trap is typed: one return type
+                if kernel.overloads[argtypes].signature.return_type != restype:
+                    raise TypeError(f"{self.name}: the kernel of code {code} returns "
+                                    f"{kernel.overloads[argtypes].signature.return_type}, "
+                                    f"not {restype}")  # fmt: skip
+                array[code] = address
 
 
 def _address(dispatcher, argtypes):

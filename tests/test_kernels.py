@@ -166,6 +166,14 @@ needs_two_threads = pytest.mark.skipif(
 
 
 @numba.njit
+def data_cost_as_trained(A, Y, s, cost, delta):
+    """costs.data_cost through the registry's table, on copies of A, Y (Fortran
+    order) and s typed as training's (whatever the shape)."""
+    return costs.data_cost(np.asfortranarray(A.copy()), np.asfortranarray(Y.copy()), s.copy(),
+                           cost, delta)  # fmt: skip
+
+
+@numba.njit
 def forward_in_place(code, Z):
     """F2 through the registry's table, in place on a copy of Z typed as
     training's workspace slots are (Fortran order, whatever the shape)."""
@@ -364,8 +372,8 @@ def test_regression_costs_and_seeds(dtype, cost, shape, weighted):
     A, Y, s = cost_inputs(rng, cost, shape, dtype, weighted)
     code, delta = COST_CODES[cost], dtype(naive.HUBER_DELTA)
     cost_ref, seed_ref = naive.COSTS[cost]
-    J = costs.data_cost(A, Y, s, code, delta)
-    assert return_dtype(costs.data_cost, A, Y, s, code, delta) == dtype
+    J = data_cost_as_trained(A, Y, s, code, delta)
+    assert return_dtype(data_cost_as_trained, A, Y, s, code, delta) == dtype
     # scikit-learn's loss_ for squared error is the mean over outputs (naive: the sum)
     expected = cost_ref(f64(A), f64(Y), f64(s)) / (shape[0] if cost == "squared_error" else 1)
     assert_close(np.asarray(J, dtype=dtype), expected, dtype)
@@ -388,7 +396,7 @@ def test_huber_cost_is_quadratic_then_linear():
     Y = np.zeros_like(A, order="F")
     s = np.ones(5)
     per_example = np.array([0.0, 0.045, 0.045, 0.5 * (2.0 - 0.25), 0.5 * (5.0 - 0.25)])
-    J = costs.data_cost(A, Y, s, costs.HUBER, 0.5)
+    J = data_cost_as_trained(A, Y, s, costs.HUBER, 0.5)
     np.testing.assert_allclose(J, per_example.mean(), rtol=1e-15)
     dZ = np.empty_like(A)
     costs.output_seed(A, Y, s, 5.0, costs.HUBER, 0.5, dZ)
@@ -592,8 +600,14 @@ def kernel_objective(net, params, alpha):
     work = np.empty(network.workspace_size(sizes, m), dtype=params.dtype)
     model = network_bundle(net, params)
     no_dropout = Dropout(np.empty(0), np.empty(0, dtype=np.int64), np.uint64(0), work)
-    A_out = propagation.forward(X.T, model, work, m, no_dropout)
-    return propagation.objective(A_out, net["Y"].T, net["s"], model, params.dtype.type(alpha))
+    return forward_objective(X, net["Y"], net["s"], model, work, no_dropout, alpha)
+
+
+@numba.njit
+def forward_objective(X, Y, s, model, work, no_dropout, alpha):
+    """F1-F3 with R1 as compiled code runs them (A^[L] stays a workspace slot)."""
+    A_out = propagation.forward(X.T, model, work, X.shape[0], no_dropout)
+    return propagation.objective(A_out, Y.T, s, model, model.params.dtype.type(alpha))
 
 
 def well_posed(net, margin=1e-3):
@@ -1279,5 +1293,5 @@ def test_every_registered_code_has_its_own_kernel():
             naive.clip(A, np.finfo(np.float64).eps) if name in ("logistic", "softmax") else A, Y, s
         )
         expected /= 3 if name == "squared_error" else 1  # reported as the mean over outputs
-        J = costs.data_cost(A, Y, s, code, naive.HUBER_DELTA)
+        J = data_cost_as_trained(A, Y, s, code, naive.HUBER_DELTA)
         np.testing.assert_allclose(J, expected, rtol=1e-12, err_msg=name)
