@@ -10,7 +10,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from fastffnn._jit import kernel, serial
+from fastffnn._jit import internal, kernel, serial
 from fastffnn._linking import separate
 from fastffnn.bundles import Dropout
 from fastffnn.kernels.inputs import all_finite, input_columns, n_rows, row_block
@@ -24,7 +24,7 @@ PREDICT_BLOCK = 256
 FINITE, INPUT_NOT_FINITE, OUTPUT_NOT_FINITE = 0, 2, 1
 
 
-@serial
+@internal
 def predict_block(X, network, start, stop, out, activations, check_input):
     """A^[L] of rows ``start:stop`` of X into the same rows of ``out``, with
     ``activations`` as workspace; returns ``predict_rows``'s status of the block."""
@@ -85,7 +85,7 @@ def predict_example(X, network, out, check_input):
     return copy_outputs(A_out, out, np.int64(0))
 
 
-@serial
+@internal
 def copy_outputs(A_out, out, start):
     """A^[L] (n^[L], m) into rows ``start:start + m`` of ``out``; returns
     OUTPUT_NOT_FINITE if any value is NaN or inf, else FINITE."""

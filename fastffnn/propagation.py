@@ -12,7 +12,7 @@ layer for ``capacity`` examples.
 
 import numpy as np
 
-from fastffnn._jit import serial
+from fastffnn._jit import internal, serial
 from fastffnn.kernels.activations import (
     activation_backward,
     activation_forward,
@@ -70,7 +70,7 @@ def forward(A0, network, activations, capacity, dropout):
     return A
 
 
-@serial
+@internal
 def forward_example(A0, network, activations):
     """``forward`` for one example, without dropout and without BLAS (F1 as
     compiled loops). A0: (n^[0], 1); ``activations``: a workspace for one example."""
@@ -93,7 +93,7 @@ def forward_example(A0, network, activations):
     return A
 
 
-@serial
+@internal
 def activate(network, l, A, Z, activations, capacity, dropout):
     """F2 of layer l, ``A = g(Z)`` (A may be Z), then D1 when its rate is positive.
 
@@ -121,7 +121,7 @@ def derivative_input(activations, sizes, codes, rates, l, m, capacity):
     return layer_workspace(activations, sizes, l, m, capacity)
 
 
-@serial
+@internal
 def penalty(network, alpha, weight_total):
     """R1's cost term ``alpha / (2 sum s) * sum_l ||W^[l]||^2``."""
     params, sizes = network.params, network.sizes
@@ -151,7 +151,7 @@ def objective(A, Y, s, network, alpha):
     return loss
 
 
-@serial
+@internal
 def backward(A0, Y, s, weight_total, network, activations, deltas, capacity, grads, rates):
     """B1-B4 seeded with the cost's fused seed (C4, C5-C7; without R1), with
     D1's masks (``forward`` left them in ``deltas``' second slots); fills ``grads``.

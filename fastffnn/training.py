@@ -21,7 +21,7 @@ of once in every caller and parallel wrapper.
 import numpy as np
 from numba import prange
 
-from fastffnn._jit import inlined, kernel, serial
+from fastffnn._jit import inlined, internal, internal_kernel, kernel, serial
 from fastffnn._linking import separate
 from fastffnn.bundles import Batch, Buffers, Data, Dropout, Hyperparameters, Optimizer, Step
 from fastffnn.kernels.costs import GRADIENT_BLOCK, data_cost, gradient_blocks, sum_block_gradients
@@ -71,7 +71,7 @@ def batch_rows(batch, buffers, start, stop):
     return X, buffers.Y[start:stop], buffers.s[start:stop]
 
 
-@serial
+@internal
 def train_chunk(batch, buffers, network, work, regularization, step, c, start, stop):
     """Forward (F1-F3) and backward (B1-B4, seeded with C4-C7) over examples
     ``start:stop`` of a batch, with chunk c's workspaces; returns their data
@@ -151,7 +151,7 @@ def finish_batch(network, work, optimizer, regularization, step, weight_total):
 call_finish_batch = separate(finish_batch)
 
 
-@kernel
+@internal_kernel
 def chunked_gradients(batch, buffers, network, work, regularization, step):
     """``train_chunk`` over a batch cut into C = ``work.chunk_grads.shape[0]``
     fixed chunks that run in parallel, each on one thread; returns the summed
@@ -176,7 +176,7 @@ def chunked_gradients(batch, buffers, network, work, regularization, step):
     return ordered_sum(chunk_losses)
 
 
-@serial
+@internal
 def batch_size(batch):
     """Examples in a batch."""
     return batch.rows.size if batch.rows.size > 0 else n_rows(batch.data.X)
@@ -217,7 +217,7 @@ def batch_loss_and_gradient(data, network, work, regularization, key):
     return batch_step(batch, buffers, network, work, no_step, regularization, step)
 
 
-@serial
+@internal
 def batch_weight(s, rows):
     """``sum s`` over a batch's examples (all of s when ``rows`` is empty), in example order."""
     if rows.size == 0:
