@@ -67,3 +67,9 @@ Batching = namedtuple("Batching", ["order", "shuffle", "batch_size", "buffers"])
 #: none), ``ids`` (m,) the examples' rows in the training data, this step's
 #: ``key``, and the workspace whose second slots receive the masks for backward.
 Dropout = namedtuple("Dropout", ["rates", "ids", "key", "masks"])
+
+#: One optimizer step's numbers in the parameters' dtype: the step ``size``
+#: (Adam's bias corrections folded in), Adam's and SGD's constants, W1's
+#: ``decay = eta_t * lambda`` and R1's gradient ``scale = alpha / sum s``.
+StepRates = namedtuple("StepRates", ["size", "beta_1", "beta_2", "epsilon", "momentum", "decay",
+                                     "scale"])  # fmt: skip

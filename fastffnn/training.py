@@ -21,9 +21,18 @@ of once in every caller and parallel wrapper.
 import numpy as np
 from numba import prange
 
-from fastffnn._jit import inlined, internal, internal_kernel, kernel, serial
+from fastffnn._jit import inlined, internal, internal_kernel, serial
 from fastffnn._linking import separate
-from fastffnn.bundles import Batch, Buffers, Data, Dropout, Hyperparameters, Optimizer, Step
+from fastffnn.bundles import (
+    Batch,
+    Buffers,
+    Data,
+    Dropout,
+    Hyperparameters,
+    Optimizer,
+    Step,
+    StepRates,
+)
 from fastffnn.kernels.costs import GRADIENT_BLOCK, data_cost, gradient_blocks, sum_block_gradients
 from fastffnn.kernels.dropout import step_key
 from fastffnn.kernels.inputs import (
@@ -99,7 +108,7 @@ def train_chunk(batch, buffers, network, work, regularization, step, c, start, s
 call_train_chunk = separate(train_chunk)
 
 
-@kernel
+@serial
 def finish_batch(network, work, optimizer, regularization, step, weight_total):
     """Add up the chunks' gradients with R1's into ``work.grads``, then, unless
     the solver is NO_STEP, update ``network.params`` with it; returns R1's cost term.
@@ -109,43 +118,64 @@ def finish_batch(network, work, optimizer, regularization, step, weight_total):
     positive weight decay the weights (not the biases) then shrink by
     ``learning_rate * weight_decay`` (W1).
 
-    Parallel over fixed blocks of parameters: each block is summed, penalized
-    and stepped by one thread while it is in that core's cache, in one
-    parallel region.
+    Parallel over fixed blocks of parameters (``step_blocks``): each block is
+    summed, penalized and stepped by one thread while it is in that core's
+    cache, in one parallel region.
     """
-    params, sizes, grads = network.params, network.sizes, work.grads
-    # a parallel loop's body takes arrays, scalars and flat tuples: no nested bundle
-    solver, hyper, nesterov, state = optimizer
-    chunk_grads = work.chunk_grads
-    alpha = regularization.alpha
-    n = params.size
+    params, hyper = network.params, optimizer.hyper
     dtype = params.dtype.type
     t = step.t
-    if solver == ADAM:
+    if optimizer.solver == ADAM:
         # scikit-learn's bias corrections, folded into the step size
         size = dtype(step.learning_rate * np.sqrt(1.0 - hyper.beta_2**t) / (1.0 - hyper.beta_1**t))
     else:
         size = dtype(step.learning_rate)
-    beta_1, beta_2, epsilon = dtype(hyper.beta_1), dtype(hyper.beta_2), dtype(hyper.epsilon)
-    momentum = dtype(hyper.momentum)
-    decay = dtype(step.learning_rate * hyper.weight_decay)  # W1: eta_t * lambda
-    scale = alpha / weight_total
-    block_norms = np.empty(gradient_blocks(n), dtype=params.dtype)
-    for k in prange(block_norms.size):
-        start = k * GRADIENT_BLOCK
-        stop = min(start + GRADIENT_BLOCK, n)
-        block_norms[k] = sum_block_gradients(chunk_grads, params, sizes, scale, start, stop, grads)
-        if solver == ADAM:
-            adam_step(params[start:stop], grads[start:stop], state[start:stop],
-                      state[n + start : n + stop], size, beta_1, beta_2, epsilon)  # fmt: skip
-        elif solver == SGD:
-            sgd_step(params[start:stop], grads[start:stop], state[start:stop], size, momentum,
-                     nesterov)  # fmt: skip
-        if solver != NO_STEP and decay > 0:
-            decay_weights(params, sizes, start, stop, decay)
+    rates = StepRates(size, dtype(hyper.beta_1), dtype(hyper.beta_2), dtype(hyper.epsilon),
+                      dtype(hyper.momentum),
+                      dtype(step.learning_rate * hyper.weight_decay),  # W1: eta_t * lambda
+                      regularization.alpha / weight_total)  # fmt: skip
+    block_norms = np.empty(gradient_blocks(params.size), dtype=params.dtype)
+    step_blocks(network, work, optimizer.state, optimizer.solver, optimizer.nesterov, rates,
+                block_norms)  # fmt: skip
+    alpha = regularization.alpha
     if alpha == 0:
         return dtype(0)
     return dtype(0.5) * alpha * ordered_sum(block_norms) / weight_total
+
+
+@internal_kernel
+def step_blocks(network, work, state, solver, nesterov, rates, block_norms):
+    """``step_block`` of every block of parameters in parallel, each block's
+    share of ``sum ||W||^2`` into ``block_norms``."""
+    for k in prange(block_norms.size):
+        block_norms[k] = call_step_block(network, work, state, solver, nesterov, rates,
+                                         np.int64(k))  # fmt: skip
+
+
+@internal
+def step_block(network, work, state, solver, nesterov, rates, k):
+    """Block k of GRADIENT_BLOCK parameters: the chunks' gradients summed with
+    R1's (``sum_block_gradients``), then the solver's step on the block and
+    W1; returns the block's share of ``sum ||W||^2``. ``rates``: a
+    ``bundles.StepRates`` in the parameters' dtype."""
+    params, sizes, grads = network.params, network.sizes, work.grads
+    n = params.size
+    start = k * GRADIENT_BLOCK
+    stop = min(start + GRADIENT_BLOCK, n)
+    norm = sum_block_gradients(work.chunk_grads, params, sizes, rates.scale, start, stop, grads)
+    if solver == ADAM:
+        adam_step(params[start:stop], grads[start:stop], state[start:stop],
+                  state[n + start : n + stop], rates.size, rates.beta_1, rates.beta_2,
+                  rates.epsilon)  # fmt: skip
+    elif solver == SGD:
+        sgd_step(params[start:stop], grads[start:stop], state[start:stop], rates.size,
+                 rates.momentum, nesterov)  # fmt: skip
+    if solver != NO_STEP and rates.decay > 0:
+        decay_weights(params, sizes, start, stop, rates.decay)
+    return norm
+
+
+call_step_block = separate(step_block)
 
 
 call_finish_batch = separate(finish_batch)
