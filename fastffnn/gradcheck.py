@@ -47,7 +47,7 @@ from fastffnn.network import (
     second_slot,
     workspace_size,
 )
-from fastffnn.propagation import derivative_input, forward, objective
+from fastffnn.propagation import call_forward, derivative_input, objective
 from fastffnn.solvers import chunk_workspaces, regularization
 from fastffnn.threads import thread_limits
 from fastffnn.training import batch_loss_and_gradient
@@ -71,7 +71,7 @@ def full_batch_cost(data, network, penalty, key, activations, masks):
     from 0)."""
     m = data.X.shape[0]
     dropout = Dropout(penalty.dropout, np.arange(m), key, masks)
-    A_out = forward(data.X.T, network, activations, m, dropout)
+    A_out = call_forward(data.X.T, network, activations, m, dropout)
     return objective(A_out, data.Y.T, data.s, network, penalty.alpha)
 
 
@@ -116,7 +116,7 @@ def directional_derivative(data, network, penalty, key, direction, activations, 
     m = X.shape[0]
     L = sizes.size - 1
     A0 = X.T
-    A_out = forward(A0, network, activations, m, Dropout(dropout, np.arange(m), key, work))
+    A_out = call_forward(A0, network, activations, m, Dropout(dropout, np.arange(m), key, work))
     dW, db = layer_parameters(direction, sizes, 1)
     dA = layer_workspace(tangents, sizes, 1, m, m)
     linear_forward(dW, db, A0, dA)  # T1 at l = 1

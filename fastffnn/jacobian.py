@@ -34,7 +34,7 @@ from fastffnn.kernels.activations import activation_backward
 from fastffnn.kernels.linear import linear_backward_input
 from fastffnn.kernels.tangents import activation_tangent, basis_direction, linear_tangent
 from fastffnn.network import layer_parameters, layer_workspace, workspace_size
-from fastffnn.propagation import derivative_input, forward
+from fastffnn.propagation import call_forward, derivative_input
 from fastffnn.threads import thread_limits
 
 MODES = ("auto", "forward", "reverse")
@@ -62,7 +62,7 @@ def forward_jacobian(X, network, activations, tangents, seed, capacity, out):
     for start in range(0, n_samples, capacity):
         stop = min(start + capacity, n_samples)
         m = stop - start
-        forward(X[start:stop].T, network, activations, capacity, dropout)
+        call_forward(X[start:stop].T, network, activations, capacity, dropout)
         dA0 = seed[: m * n_in].reshape((m, n_in)).T
         for k in range(n_in):
             basis_direction(k, dA0)
@@ -96,7 +96,7 @@ def reverse_jacobian(X, network, activations, deltas, inputs, capacity, out):
     for start in range(0, n_samples, capacity):
         stop = min(start + capacity, n_samples)
         m = stop - start
-        forward(X[start:stop].T, network, activations, capacity, dropout)
+        call_forward(X[start:stop].T, network, activations, capacity, dropout)
         dA0 = inputs[: m * n_in].reshape((m, n_in)).T
         for r in range(sizes[L]):
             dZ = layer_workspace(deltas, sizes, L, m, capacity)

@@ -15,7 +15,7 @@ from fastffnn._linking import separate
 from fastffnn.bundles import Dropout
 from fastffnn.kernels.inputs import all_finite, input_columns, n_rows, row_block
 from fastffnn.network import workspace_rows
-from fastffnn.propagation import forward, forward_example
+from fastffnn.propagation import call_forward, forward_example
 
 #: Rows per block of a prediction: blocks run in parallel, each on one thread.
 PREDICT_BLOCK = 256
@@ -33,7 +33,7 @@ def predict_block(X, network, start, stop, out, activations, check_input):
     if check_input and not all_finite(rows):
         return INPUT_NOT_FINITE
     no_dropout = Dropout(np.empty(0), np.empty(0, dtype=np.int64), np.uint64(0), activations)
-    A_out = forward(input_columns(rows), network, activations, m, no_dropout)
+    A_out = call_forward(input_columns(rows), network, activations, m, no_dropout)
     return copy_outputs(A_out, out, start)
 
 

@@ -13,6 +13,7 @@ layer for ``capacity`` examples.
 import numpy as np
 
 from fastffnn._jit import internal, serial
+from fastffnn._linking import separate
 from fastffnn.kernels.activations import (
     activation_backward,
     activation_forward,
@@ -37,7 +38,7 @@ from fastffnn.kernels.reductions import ordered_sum
 from fastffnn.network import layer_parameters, layer_workspace, second_slot
 
 
-@serial
+@internal
 def forward(A0, network, activations, capacity, dropout):
     """F1-F2 through every layer, with D1 on the hidden layers whose rate in
     ``dropout.rates`` is positive; returns A^[L], a view of ``activations``.
@@ -68,6 +69,12 @@ def forward(A0, network, activations, capacity, dropout):
         linear_forward(W, b, A_prev, Z)
         activate(network, l, A, Z, activations, capacity, dropout)
     return A
+
+
+#: ``forward`` as compiled code calls it: compiled once per signature and
+#: shared by training, prediction, Jacobians and the gradient checker
+#: (``fastffnn._linking.separate``).
+call_forward = separate(forward)
 
 
 @internal

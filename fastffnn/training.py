@@ -53,7 +53,7 @@ from fastffnn.kernels.optimizers import (
 )
 from fastffnn.kernels.reductions import ordered_sum
 from fastffnn.network import workspace_rows
-from fastffnn.propagation import backward, forward
+from fastffnn.propagation import backward, call_forward
 
 
 @serial
@@ -97,7 +97,7 @@ def train_chunk(batch, buffers, network, work, regularization, step, c, start, s
     capacity = activations.size // workspace_rows(network.sizes)
     A0, Y_T = input_columns(X_c), Y_c.T
     dropout = Dropout(regularization.dropout, batch.ids[start:stop], step.key, deltas)
-    A_out = forward(A0, network, activations, capacity, dropout)
+    A_out = call_forward(A0, network, activations, capacity, dropout)
     cost = network.codes[network.sizes.size - 1]
     loss = data_cost(A_out, Y_T, s_c, cost, network.cost_parameter) * ordered_sum(s_c)
     backward(A0, Y_T, s_c, batch.weight_total, network, activations, deltas, capacity, grads,
