@@ -7,6 +7,9 @@ The command line's ``--help``, generated from its parser: in a page,
 ``fastffnn.__main__.build_parser``, so the page cannot drift from the
 code (tests/test_docs.py checks that the page shows every command).
 
+The registry's tables (``fastffnn-registry``): every activation, cost and
+solver with its code and properties, from ``fastffnn.registry``.
+
 The docstrings the estimators inherit from scikit-learn (``set_fit_request``
 and the like) cross-reference scikit-learn's own user guide and glossary,
 which this documentation does not have: :func:`sklearn_links` turns those
@@ -77,7 +80,56 @@ def sklearn_links(app, what, name, obj, options, lines):
     lines[:] = [_REF.sub(ref, _TERM.sub(term, line)) for line in lines]
 
 
+def _table(header, rows):
+    """A docutils table of strings."""
+    table = nodes.table()
+    group = nodes.tgroup(cols=len(header))
+    table += group
+    group.extend(nodes.colspec(colwidth=1) for _ in header)
+
+    def row(cells):
+        line = nodes.row()
+        for cell in cells:
+            entry = nodes.entry()
+            entry += nodes.paragraph(text=str(cell))
+            line += entry
+        return line
+
+    head, body = nodes.thead(), nodes.tbody()
+    head += row(header)
+    body.extend(row(cells) for cells in rows)
+    group += head
+    group += body
+    return table
+
+
+class FastffnnRegistry(Directive):
+    """The registry of activations, costs and solvers (``fastffnn.registry``),
+    as tables: the page is generated from the same entries the code reads."""
+
+    def run(self):
+        from fastffnn import registry
+
+        activations = _table(
+            ["activation", "code", "MATH.md", "B1 reads", "initialization", "hidden", "ONNX"],
+            [[a.name, a.code, a.equation, a.reads, a.init, "yes" if a.hidden else "no",
+              a.onnx or "(none)"] for a in registry.ACTIVATIONS.values()],
+        )  # fmt: skip
+        costs = _table(
+            ["cost", "code", "MATH.md", "output activation", "parameter", "task"],
+            [[c.name, c.code, c.equation, c.output, c.parameter or "", c.task]
+             for c in registry.COSTS.values()],
+        )  # fmt: skip
+        solvers = _table(
+            ["solver", "code", "mini-batches"],
+            [[s.name, "" if s.code is None else s.code, "yes" if s.stochastic else "no"]
+             for s in registry.SOLVERS.values()],
+        )  # fmt: skip
+        return [activations, costs, solvers]
+
+
 def setup(app):
     app.add_directive("fastffnn-help", FastffnnHelp)
+    app.add_directive("fastffnn-registry", FastffnnRegistry)
     app.connect("autodoc-process-docstring", sklearn_links)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
