@@ -16,9 +16,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 
-from fastffnn.estimator import BaseFFNN, _stochastic, document_shared_parameters
+from fastffnn.estimator import BaseFFNN
 from fastffnn.kernels.activations import LOGISTIC, SOFTMAX
 from fastffnn.kernels.costs import LOGISTIC_LOSS, SOFTMAX_LOSS
+from fastffnn.parameters import document_shared_parameters
+from fastffnn.validation import check_stochastic
 
 _SUPPORTED_TARGETS = ("binary", "multiclass", "multilabel-indicator")
 _LABEL_CHUNK = 65536  # rows of y one-hot encoded at a time
@@ -136,7 +138,7 @@ class FFNNClassifier(ClassifierMixin, BaseFFNN):
         self.class_weight = class_weight
         self.label_smoothing = label_smoothing
 
-    @available_if(_stochastic)
+    @available_if(check_stochastic)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch of updates on ``(X, y)``, keeping weights and optimizer state.

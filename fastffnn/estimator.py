@@ -1,45 +1,47 @@
 """The estimators' common base: ``BaseFFNN`` holds everything FFNNClassifier
 and FFNNRegressor share.
 
-Validation and conversion at the boundary (scikit-learn's validation
-utilities), the training driver (mini-batch epochs, L-BFGS), the stopping
-rules and early stopping, live parameters, pickling, prediction and input
-Jacobians. A subclass says what its targets and outputs are through a few
-hooks, as scikit-learn's BaseMultilayerPerceptron does:
+Here: ``fit`` and ``partial_fit`` (putting the estimator back as it was
+when they fail), the training problem both ``fit`` and the gradient checker
+start from, the live parameters behind ``coefs_``/``intercepts_``, pickling,
+and prediction. Elsewhere, each in a module of its own: the parameters'
+documentation and constraints (``fastffnn.parameters``), the checks of
+parameters and inputs (``fastffnn.validation``), the training driver with
+its stopping rules (``fastffnn.driver``), the conversion of arrays for
+compiled code (``fastffnn.boundary``). A subclass says what its targets and
+outputs are through a few hooks, as scikit-learn's BaseMultilayerPerceptron
+does:
 
 - ``_encode_targets(y, classes, incremental, keep_weights, dtype)``: y as the
   network's target matrix Y (n_samples, n^[L]) in the training dtype;
 - ``_output_layer()``: the output activation's name and code and the cost code
-  (``fastffnn.kernels.costs``);
+  (``fastffnn.registry``);
 - ``_validation_score(X_val, y_val, s_val)``: early stopping's score;
 - ``_stratify(Y, y)``: the early-stopping split's strata, or None;
 - ``_target_weights(s, y, dtype)``: per-example weights from the targets
   (class weights), multiplied into ``sample_weight``;
 - ``_huber_delta()``: Huber's threshold (C7), 0 for the other costs.
 
-Every number is computed in ``fastffnn.training``.
+Every number is computed in compiled code (``fastffnn.training``,
+``fastffnn.prediction``).
 """
 
 import warnings
-from numbers import Integral, Real
 
 import numba
 import numpy as np
-import scipy.sparse
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
     column_or_1d,
     validate_data,
 )
 
-from fastffnn import boundary, registry
+from fastffnn import boundary
+from fastffnn.driver import TrainingDriver
 from fastffnn.kernels.activations import ACTIVATION_CODES
 from fastffnn.network import initial_parameters, pack_parameters, parameter_views
+from fastffnn.parameters import PARAMETER_CONSTRAINTS
 from fastffnn.prediction import (
     INPUT_NOT_FINITE,
     OUTPUT_NOT_FINITE,
@@ -47,180 +49,22 @@ from fastffnn.prediction import (
     predict_example,
     predict_rows,
 )
-from fastffnn.solvers import EpochRunner, OptimizerState, minimize_lbfgs
 from fastffnn.threads import within_share
-
-#: Hidden activations: scikit-learn's four, "sigmoid" for "logistic", and A5-A11.
-HIDDEN_ACTIVATIONS = registry.HIDDEN_ACTIVATIONS
-_FAST_PATH_MAX_ELEMENTS = 4096  # predict inputs this small skip the full validation
-#: Sparse X accepted (as scikit-learn's MLP estimators); CSC is converted to CSR.
-SPARSE_FORMATS = ["csr", "csc"]
-
-
-#: The parameters both estimators document alike: each one's docstring says
-#: ``{shared parameters}`` where they go (``document_shared_parameters``).
-SHARED_PARAMETERS = """\
-    hidden_layer_sizes : array-like of int or int, default=(100,)
-        Units of each hidden layer.
-    activation : str or list of str, default="relu"
-        Hidden activation: scikit-learn's "identity", "logistic" ("sigmoid"),
-        "tanh", "relu", or "leaky_relu" (slope 0.01), "elu", "selu", "gelu"
-        (the exact erf form), "silu", "softplus", "mish" (MATH.md A5-A11); a
-        list gives one per hidden layer. Weights are initialized by the rule
-        of each layer's activation: Glorot uniform as scikit-learn for its
-        four (which keeps MLPClassifier's results), He normal
-        ``N(0, 2 / fan_in)`` for leaky_relu, elu, gelu, silu, softplus and
-        mish, LeCun normal ``N(0, 1 / fan_in)`` for selu, biases 0 for both;
-        the output layer follows the last hidden layer.
-    solver : {"adam", "sgd", "lbfgs"}, default="adam"
-        Weight optimizer; lbfgs is full-batch scipy L-BFGS-B.
-    alpha : float, default=0.0001
-        L2 penalty strength (MATH.md R1).
-    batch_size : int or "auto", default="auto"
-        Mini-batch size; "auto" is ``min(200, n_samples)``.
-    learning_rate : {"constant", "invscaling", "adaptive", "cosine"}, default="constant"
-        Learning-rate schedule. "constant", "invscaling" and "adaptive" are
-        scikit-learn's, for sgd only (adam ignores them, as scikit-learn's
-        does). "cosine" (MATH.md S1), for adam and sgd, decays the rate from
-        ``learning_rate_init`` to 0 along half a cosine over ``max_iter``
-        epochs, step by step, after ``warmup_iter`` epochs of linear warm-up.
-        Early stopping may end training before the rate reaches 0. A
-        ``warm_start`` fit restarts the schedule; successive ``partial_fit``
-        calls continue it, ``max_iter`` calls spanning the whole cosine, after
-        which the rate stays 0 (the weights stop changing).
-    learning_rate_init : float, default=0.001
-        Initial learning rate (adam, sgd).
-    power_t : float, default=0.5
-        Exponent of the invscaling schedule.
-    max_iter : int, default=200
-        Epochs (adam, sgd) or iterations (lbfgs).
-    shuffle : bool, default=True
-        Shuffle the examples every epoch (adam, sgd).
-    random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, shuffling and the early-stopping split.
-    tol : float, default=1e-4
-        Tolerance of the stopping rule.
-    verbose : bool or int, default=False
-        Print one line per epoch as scikit-learn does (any true value but 2);
-        2 shows a progress bar (tqdm's when installed) with the loss and the
-        validation score.
-    warm_start : bool, default=False
-        Start ``fit`` from the current weights.
-    momentum : float, default=0.9
-        SGD momentum.
-    nesterovs_momentum : bool, default=True
-        Use Nesterov's momentum (sgd).
-    validation_fraction : float, default=0.1
-        Share of the data held out for early stopping.
-    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
-        Adam's parameters.
-    n_iter_no_change : int, default=10
-        Epochs without ``tol`` improvement before stopping.
-    max_fun : int, default=15000
-        Maximum loss evaluations (lbfgs).
-    dropout : float in [0, 1) or list of them, default=0.0
-        Inverted dropout on the hidden activations during training (MATH.md
-        D1): each unit of each example is zeroed with this probability at
-        every step and the kept ones scaled by ``1 / (1 - rate)``; a list
-        gives one rate per hidden layer. Prediction, ``score`` and the
-        validation score of early stopping use the whole network. The masks
-        are a function of ``random_state``, the step and the example, so a
-        seed trains to the same bits on any number of threads. adam and sgd
-        only.
-    weight_decay : float, default=0.0
-        Decoupled weight decay (AdamW / SGDW, MATH.md W1): after each update,
-        every weight (not bias) shrinks by ``learning_rate * weight_decay``
-        times itself, independently of ``alpha``'s L2 term, which goes
-        through the gradient (and Adam's scaling). adam and sgd only.
-    warmup_iter : int, default=0
-        Epochs of linear warm-up of ``learning_rate="cosine"`` (MATH.md S1),
-        at most ``max_iter``.
-    dtype : {"float32", "float64"} or None, default=None
-        Training precision. None follows X: float32 X trains in float32.
-        X with values beyond the square root of the largest number of the
-        training dtype (about 1.8e19 in float32, 1.3e154 in float64) raises
-        ValueError instead of overflowing; there is no silent float64 fallback,
-        which would copy X. Training that still diverges (too large a
-        learning rate) stops at the last finite weights with a ConvergenceWarning.
-"""
-
-
-def document_shared_parameters(cls):
-    """Class decorator: SHARED_PARAMETERS where ``cls``'s docstring asks for them."""
-    if cls.__doc__:  # None under python -OO
-        cls.__doc__ = cls.__doc__.replace("    {shared parameters}\n", SHARED_PARAMETERS)
-    return cls
+from fastffnn.validation import SPARSE_FORMATS, Validation, check_magnitude
 
 
 class FastffnnVersionWarning(UserWarning):
     """A pickled estimator was saved by another fastffnn version."""
 
 
-def _check_magnitude(X, dtype):
-    """Refuse X whose square overflows ``dtype``: the first update moves the
-    weights by about |X| and the next forward pass multiplies them by X again,
-    so training would overflow to inf/NaN. Two passes over X, no copy."""
-    limit = float(np.sqrt(np.finfo(dtype).max))  # 1.8e19 in float32, 1.3e154 in float64
-    if X.shape[0] == 0 or X.shape[1] == 0:
-        return
-    largest = max(float(X.max()), -float(X.min()))
-    if largest > limit:
-        hint = " or train in float64 (dtype='float64')" if np.dtype(dtype) == np.float32 else ""
-        raise ValueError(
-            f"X has values up to {largest:.3g} in magnitude; training in {np.dtype(dtype).name} "
-            f"needs |X| <= {limit:.3g} (the square root of the largest {np.dtype(dtype).name}), "
-            "else: Solver produced non-finite parameter weights. The input data may contain "
-            f"large values and need to be preprocessed. Scale the features (e.g. "
-            f"StandardScaler){hint}."
-        )
-
-
-def _stochastic(estimator):
-    if estimator.solver not in ("sgd", "adam"):
-        raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
-                             f"{estimator.solver!r} is not stochastic.")  # fmt: skip
-    return True
-
-
-class BaseFFNN(BaseEstimator):
+class BaseFFNN(TrainingDriver, Validation, BaseEstimator):
     """Base of FFNNClassifier and FFNNRegressor; not for direct use.
 
     Parameters and their defaults are those of scikit-learn's MLP estimators
     plus ``dtype``; see the subclasses for their documentation.
     """
 
-    _parameter_constraints: dict = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS)), list, tuple],
-        "solver": [StrOptions(set(registry.SOLVERS))],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive", "cosine"})],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "power_t": [Interval(Real, 0, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "shuffle": ["boolean"],
-        "random_state": ["random_state"],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "verbose": ["verbose"],
-        "warm_start": ["boolean"],
-        "momentum": [Interval(Real, 0, 1, closed="both")],
-        "nesterovs_momentum": ["boolean"],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
-        "beta_1": [Interval(Real, 0, 1, closed="left")],
-        "beta_2": [Interval(Real, 0, 1, closed="left")],
-        "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "n_iter_no_change": [
-            Interval(Integral, 1, None, closed="left"),
-            Options(Real, {np.inf}),
-        ],
-        "max_fun": [Interval(Integral, 1, None, closed="left")],
-        "dtype": [StrOptions({"float32", "float64"}), type, None],
-        "dropout": [Interval(Real, 0, 1, closed="left"), list, tuple],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "warmup_iter": [Interval(Integral, 0, None, closed="left")],
-    }
+    _parameter_constraints: dict = dict(PARAMETER_CONSTRAINTS)
 
     def __init__(
         self,
@@ -321,17 +165,12 @@ class BaseFFNN(BaseEstimator):
             raise
 
     def _fit(self, X, y, sample_weight, *, classes, incremental, keep_weights):
-        hidden = self._hidden_sizes()
-        hidden_activations = self._hidden_activations(len(hidden))
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
-        dropout = self._dropout_rates(len(hidden))
-        self._check_training_options(dropout)
-        X, Y, y, s = self._training_data(
+        X, Y, y, s, sizes, codes, hidden_activations, dropout = self._problem(
             X, y, sample_weight, classes=classes, incremental=incremental, keep_weights=keep_weights
         )
         dtype = X.dtype.type
-        sizes, codes = self._network(X.shape[1], hidden, hidden_activations, Y.shape[1])
 
         # Drawn afresh on every call, as scikit-learn does: the same random_state
         # gives the same initial weights, validation split and shuffles.
@@ -387,7 +226,7 @@ class BaseFFNN(BaseEstimator):
         )  # fmt: skip
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        _check_magnitude(X, dtype)
+        check_magnitude(X, dtype)
         Y = self._encode_targets(y, classes, incremental, keep_weights, dtype)
         s = self._sample_weights(sample_weight, X, y, dtype)
         return X, Y, y, s
@@ -413,31 +252,43 @@ class BaseFFNN(BaseEstimator):
         ]
         return initial_parameters(sizes, init_names, random_state, dtype)
 
+    def _problem(self, X, y, sample_weight, *, classes, incremental, keep_weights):
+        """The training problem from the parameters and the data, checked: ``(X,
+        Y, y, s, sizes, codes, hidden_activations, dropout)`` (``_training_data``,
+        ``_network``; D1's rates). ``fit`` and ``_training_problem`` both start here."""
+        hidden = self._hidden_sizes()
+        hidden_activations = self._hidden_activations(len(hidden))
+        dropout = self._dropout_rates(len(hidden))
+        self._check_training_options(dropout)
+        X, Y, y, s = self._training_data(
+            X, y, sample_weight, classes=classes, incremental=incremental, keep_weights=keep_weights
+        )
+        sizes, codes = self._network(X.shape[1], hidden, hidden_activations, Y.shape[1])
+        return X, Y, y, s, sizes, codes, hidden_activations, dropout
+
     def _training_problem(self, X, y, sample_weight=None):
         """What ``fit`` would minimise on ``(X, y, sample_weight)``, without fitting.
 
-        Returns ``(X, Y, s, params, sizes, codes, delta, alpha)``. A fitted
-        estimator gives its current weights; an unfitted one the initial
-        weights ``fit`` would draw (same ``random_state``). Call it on a clone
-        of an unfitted estimator: it records labels and feature counts as
-        ``fit`` does.
+        Returns ``(X, Y, s, params, sizes, codes, delta, alpha, dropout)``. A
+        fitted estimator gives its current weights; an unfitted one the initial
+        weights ``fit`` would draw (same ``random_state``). Parameters are
+        validated as ``fit`` validates them. Call it on a clone of an unfitted
+        estimator: it records labels and feature counts as ``fit`` does.
         """
+        self._validate_params()
         fitted = hasattr(self, "coefs_")
-        hidden = self._hidden_sizes()
-        hidden_activations = self._hidden_activations(len(hidden))
-        X, Y, _, s = self._training_data(X, y, sample_weight, classes=None, incremental=False,
-                                         keep_weights=fitted)  # fmt: skip
+        X, Y, _, s, sizes, codes, hidden_activations, dropout = self._problem(
+            X, y, sample_weight, classes=None, incremental=False, keep_weights=fitted
+        )
         if fitted:
             params, sizes, codes = self._live_parameters(), self._sizes, self._codes
             if Y.shape[1] != sizes[-1]:
                 raise ValueError(f"y has {Y.shape[1]} output columns but the network has "
                                  f"{int(sizes[-1])} output units.")  # fmt: skip
         else:
-            sizes, codes = self._network(X.shape[1], hidden, hidden_activations, Y.shape[1])
             params = self._initial_parameters(sizes, hidden_activations,
                                               check_random_state(self.random_state),
                                               X.dtype.type)  # fmt: skip
-        dropout = self._dropout_rates(len(hidden))
         return X, Y, s, params, sizes, codes, self._huber_delta(), float(self.alpha), dropout
 
     def _huber_delta(self):
@@ -446,248 +297,7 @@ class BaseFFNN(BaseEstimator):
     def _target_weights(self, s, y, dtype):
         return s
 
-    def _fit_stochastic(self, X, Y, y, s, incremental, dropout):
-        params = self._params
-        self.n_iter_ = 0  # as scikit-learn: n_iter_ counts this call's epochs (1 for partial_fit)
-        X_val = y_val = s_val = None
-        if self.early_stopping:
-            X, X_val, Y, y_val, s, s_val = self._validation_split(X, Y, y, s)
-
-        n_samples = X.shape[0]
-        if self.batch_size == "auto":
-            batch_size = min(200, n_samples)
-        else:
-            if self.batch_size > n_samples:
-                warnings.warn("Got `batch_size` less than 1 or larger than sample size. "
-                              "It is going to be clipped", stacklevel=3)  # fmt: skip
-            batch_size = int(np.clip(self.batch_size, 1, n_samples))
-        runner = EpochRunner(boundary.training_data(X, Y, s, self._dtype), self._network_bundle(),
-                             self.alpha, batch_size, self.shuffle, self._random_state,
-                             dropout)  # fmt: skip
-        best_params = params.copy() if self.early_stopping else None
-        last_good = params.copy()
-        from fastffnn.progress import EpochReporter
-
-        reporter = EpochReporter(self.verbose, None if incremental else self.max_iter,
-                                 self.validation_scores_)  # fmt: skip
-        try:
-            for _ in range(1 if incremental else self.max_iter):
-                loss = runner.run(self._optimizer)
-                if not (np.isfinite(loss) and np.all(np.isfinite(params))):
-                    params[:] = last_good
-                    warnings.warn(
-                        f"Training diverged in epoch {self.n_iter_ + 1} (non-finite loss or "
-                        "weights); stopped and kept the weights of the last finite epoch. "
-                        "Scale the inputs or lower learning_rate_init.",
-                        ConvergenceWarning,
-                        stacklevel=3,
-                    )
-                    break
-                last_good[:] = params
-                self.n_iter_ += 1
-                self.loss_ = loss
-                self.t_ += n_samples
-                self.loss_curve_.append(loss)
-                reporter.epoch(self.n_iter_, loss, len(self.loss_curve_))
-                if self._update_no_improvement(X_val, y_val, s_val):
-                    best_params = params.copy()
-                reporter.end_epoch()
-                self._optimizer.end_epoch(self.t_)
-                if self._no_improvement_count > self.n_iter_no_change:
-                    what = "Validation score" if self.early_stopping else "Training loss"
-                    message = (f"{what} did not improve more than tol={self.tol:f} for "
-                               f"{self.n_iter_no_change} consecutive epochs.")  # fmt: skip
-                    stop, suffix = self._optimizer.should_stop()
-                    reporter.message(message + suffix)
-                    if stop:
-                        break
-                    self._no_improvement_count = 0
-                if incremental:
-                    break
-                if self.n_iter_ == self.max_iter:
-                    warnings.warn(
-                        f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
-                        "and the optimization hasn't converged yet.",
-                        ConvergenceWarning,
-                        stacklevel=3,
-                    )
-        except KeyboardInterrupt:
-            if not np.all(np.isfinite(params)):
-                params[:] = last_good
-            warnings.warn("Training interrupted by user; keeping the weights of the last "
-                          "completed epoch.", stacklevel=3)  # fmt: skip
-        reporter.close()
-        if self.early_stopping:
-            params[:] = best_params
-
-    def _fit_lbfgs(self, X, Y, s):
-        params = self._params
-        start = params.copy()
-        iteration = [0]
-
-        def report(_):
-            iteration[0] += 1
-            if self.verbose:
-                print(f"Iteration {iteration[0]}")
-
-        try:
-            result = minimize_lbfgs(
-                boundary.training_data(X, Y, s, self._dtype), self._network_bundle(), self.alpha,
-                max_iter=self.max_iter, max_fun=self.max_fun, tol=self.tol, callback=report,
-            )  # fmt: skip
-        except KeyboardInterrupt:
-            if not np.all(np.isfinite(params)):
-                params[:] = start
-            warnings.warn("Training interrupted by user.", stacklevel=3)
-            self.n_iter_ = iteration[0]
-            return
-        if not np.all(np.isfinite(params)):
-            params[:] = start
-            raise ValueError(
-                "Solver produced non-finite parameter weights. The input data may contain "
-                "large values and need to be preprocessed."
-            )
-        self.n_iter_ = int(result.nit)
-        self.loss_ = float(result.fun)
-        if not result.success:
-            message = result.message
-            if isinstance(message, bytes):
-                message = message.decode("latin1")
-            warnings.warn(
-                f"lbfgs failed to converge after {result.nit} iteration(s) "
-                f"(status={result.status}): {message}. Increase max_iter or scale the data.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-
-    def _update_no_improvement(self, X_val, y_val, s_val):
-        """scikit-learn's stopping bookkeeping; returns True when weights improved
-        on the validation set (early stopping only)."""
-        if self.early_stopping:
-            score = self._validation_score(X_val, y_val, s_val)
-            self.validation_scores_.append(score)
-            if self.verbose and self.verbose != 2:  # verbose=2: the progress bar shows it
-                print(f"Validation score: {score:f}")
-            if score < self.best_validation_score_ + self.tol:
-                self._no_improvement_count += 1
-            else:
-                self._no_improvement_count = 0
-            if score > self.best_validation_score_:
-                self.best_validation_score_ = score
-                return True
-            return False
-        loss = self.loss_curve_[-1]
-        if loss > self.best_loss_ - self.tol:
-            self._no_improvement_count += 1
-        else:
-            self._no_improvement_count = 0
-        self.best_loss_ = min(self.best_loss_, loss)
-        return False
-
-    def _validation_split(self, X, Y, y, s):
-        stratify = self._stratify(Y, y)
-        from sklearn.model_selection import train_test_split  # a slow import; early stopping only
-
-        X_train, X_val, Y_train, _, s_train, s_val, _, y_val = train_test_split(
-            X, Y, s, y, random_state=self._random_state,
-            test_size=self.validation_fraction, stratify=stratify,
-        )  # fmt: skip
-        if X_val.shape[0] < 2:
-            raise ValueError("The validation set is too small. Increase 'validation_fraction' "
-                             "or the size of your dataset.")  # fmt: skip
-        if not scipy.sparse.issparse(X_train):
-            X_train = np.ascontiguousarray(X_train)
-        return (X_train, X_val, np.ascontiguousarray(Y_train), y_val,
-                np.ascontiguousarray(s_train), s_val)  # fmt: skip
-
-    def _new_optimizer(self, n_params, dtype, dropout):
-        cosine = self.learning_rate == "cosine"
-        # drawn only with dropout, so that without it the shuffles stay scikit-learn's
-        mask_seed = self._random_state.randint(2**31) if dropout.size else 0
-        return OptimizerState(
-            self.solver, n_params, dtype,
-            learning_rate_init=self.learning_rate_init, learning_rate=self.learning_rate,
-            power_t=self.power_t, momentum=self.momentum,
-            nesterovs_momentum=self.nesterovs_momentum, beta_1=self.beta_1,
-            beta_2=self.beta_2, epsilon=self.epsilon, weight_decay=self.weight_decay,
-            cosine_epochs=self.max_iter if cosine else 0,
-            warmup_epochs=self.warmup_iter if cosine else 0, mask_seed=mask_seed,
-        )  # fmt: skip
-
-    def _dropout_rates(self, n_hidden):
-        """D1's rate per hidden layer, float64 (n_hidden,); empty when all are 0."""
-        rates = self.dropout
-        if isinstance(rates, (list, tuple)):
-            if len(rates) != n_hidden:
-                raise ValueError(f"dropout has {len(rates)} rates but there are {n_hidden} "
-                                 "hidden layers; give one rate per hidden layer.")  # fmt: skip
-            for rate in rates:
-                if isinstance(rate, bool) or not isinstance(rate, Real) or not 0 <= rate < 1:
-                    raise ValueError(f"Each dropout rate must be a number in [0, 1); got "
-                                     f"{rate!r}.")  # fmt: skip
-            rates = np.array(rates, dtype=np.float64)
-        else:
-            rates = np.full(n_hidden, float(rates))
-        return rates if np.any(rates > 0) else np.empty(0)
-
-    def _check_training_options(self, dropout):
-        """The options only mini-batch training has, refused for lbfgs."""
-        if self.solver == "lbfgs":
-            for name, used in (("dropout", dropout.size > 0),
-                               ("weight_decay", self.weight_decay > 0)):  # fmt: skip
-                if used:
-                    raise ValueError(f"{name} needs a mini-batch solver ('adam' or 'sgd'); "
-                                     "solver='lbfgs' minimizes one fixed cost (use alpha "
-                                     "for L2 regularization).")  # fmt: skip
-        if self.warmup_iter > 0 and self.learning_rate != "cosine":
-            raise ValueError("warmup_iter is the warm-up of learning_rate='cosine'; got "
-                             f"learning_rate={self.learning_rate!r}.")  # fmt: skip
-        if self.warmup_iter > self.max_iter:
-            raise ValueError(f"warmup_iter={self.warmup_iter} exceeds max_iter={self.max_iter}.")
-
     # ------------------------------------------------------- input handling
-
-    def _hidden_sizes(self):
-        sizes = self.hidden_layer_sizes
-        if not hasattr(sizes, "__iter__"):
-            sizes = [sizes]
-        sizes = list(sizes)
-        for size in sizes:
-            if isinstance(size, bool) or not isinstance(size, Integral | np.integer) or size <= 0:
-                raise ValueError(f"hidden_layer_sizes must be positive integers, got {sizes}.")
-        return [int(size) for size in sizes]
-
-    def _hidden_activations(self, n_hidden):
-        activation = self.activation
-        names = [activation] * n_hidden if isinstance(activation, str) else list(activation)
-        if len(names) != n_hidden:
-            raise ValueError(f"activation has {len(names)} entries but there are {n_hidden} "
-                             "hidden layers; give one activation per hidden layer.")  # fmt: skip
-        for name in names:
-            if name not in HIDDEN_ACTIVATIONS:
-                raise ValueError(f"Unknown activation {name!r}; choose from "
-                                 f"{', '.join(HIDDEN_ACTIVATIONS)}.")  # fmt: skip
-        return ["logistic" if name == "sigmoid" else name for name in names]
-
-    def _training_dtype(self, X):
-        if self.dtype is not None:
-            dtype = np.dtype(self.dtype)
-            if dtype not in (np.float32, np.float64):
-                raise ValueError(f"dtype must be 'float32', 'float64' or None, got {self.dtype!r}.")
-            return dtype.type
-        dtypes = getattr(X, "dtypes", None)  # a DataFrame's columns
-        if dtypes is not None and len(dtypes) and all(d == np.float32 for d in dtypes):
-            return np.float32
-        return np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
-
-    def _sample_weights(self, sample_weight, X, y, dtype):
-        """R2's weights, checked: ``sample_weight`` times the subclass's
-        ``_target_weights`` (class weights), positive sum, training dtype."""
-        s = _check_sample_weight(sample_weight, X, dtype=dtype, ensure_non_negative=True)
-        s = self._target_weights(s, y, dtype)
-        if not s.sum() > 0:
-            raise ValueError("sample_weight must have a positive sum; got all zero weights.")
-        return np.ascontiguousarray(s, dtype=dtype)
 
     # ------------------------------------------------------------ parameters
 
@@ -792,31 +402,6 @@ class BaseFFNN(BaseEstimator):
         """A^[L] for the user's X: validated, with X's finiteness checked inside
         the compiled forward pass rather than by a pass of its own over X."""
         return self._forward(self._validated(X, check_finite=False), unchecked=X)
-
-    def _validated(self, X, check_finite=True):
-        """X checked and converted for prediction (its values' finiteness only
-        with ``check_finite``).
-
-        A small, already conforming ndarray (the one-row case) needs no more
-        than that: scikit-learn's full validation would cost several times the
-        compiled forward pass. Anything else takes the full path.
-        """
-        if (
-            type(X) is np.ndarray
-            and X.ndim == 2
-            and 0 < X.size <= _FAST_PATH_MAX_ELEMENTS
-            and hasattr(self, "_sizes")
-            and X.dtype == self._dtype
-            and X.flags.c_contiguous
-            and X.shape[1] == self.n_features_in_
-            and not hasattr(self, "feature_names_in_")
-            and (not check_finite or np.isfinite(X).all())
-        ):
-            return X
-        check_is_fitted(self)
-        return validate_data(self, X, reset=False, dtype=self._dtype, order="C",
-                             accept_sparse=SPARSE_FORMATS,
-                             ensure_all_finite=check_finite)  # fmt: skip
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

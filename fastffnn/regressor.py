@@ -14,7 +14,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 
 from fastffnn import registry
-from fastffnn.estimator import BaseFFNN, _stochastic, document_shared_parameters
+from fastffnn.estimator import BaseFFNN
+from fastffnn.parameters import document_shared_parameters
+from fastffnn.validation import check_stochastic
 
 
 @document_shared_parameters
@@ -130,7 +132,7 @@ class FFNNRegressor(RegressorMixin, BaseFFNN):
         self.loss = loss
         self.huber_delta = huber_delta
 
-    @available_if(_stochastic)
+    @available_if(check_stochastic)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch of updates on ``(X, y)``, keeping weights and optimizer state.

@@ -694,3 +694,20 @@ def test_predict_proba_on_a_million_rows_streams_in_chunks():
           f"{report['output'] / 2**20:.0f} MiB")  # fmt: skip
     assert used < 2 * report["output"] + 32 * 2**20, report
     assert used < all_rows / 4, report
+
+
+@pytest.mark.parametrize(
+    "estimator, message",
+    [
+        (fastffnn.FFNNRegressor(loss="bogus"), "'loss' parameter"),
+        (fastffnn.FFNNClassifier(alpha=-1.0), "'alpha' parameter"),
+        (fastffnn.FFNNClassifier(solver="lbfgs", dropout=0.5), "dropout needs a mini-batch"),
+    ],
+    ids=["unknown loss", "negative alpha", "lbfgs with dropout"],
+)
+def test_check_gradients_validates_the_parameters_as_fit_does(estimator, message):
+    """check_gradients builds the problem fit would solve, with fit's checks:
+    an invalid parameter is the error fit gives, not a KeyError or a mismatch."""
+    X, y = digits()
+    with pytest.raises(ValueError, match=message):
+        fastffnn.check_gradients(estimator, X[:20], y[:20] * 1.0)

@@ -1,0 +1,212 @@
+"""The training driver: epochs of mini-batches with scikit-learn's stopping
+rules and early stopping, and L-BFGS, around the compiled core
+(``fastffnn.solvers``).
+
+``TrainingDriver`` is a base of the estimators (``fastffnn.estimator.BaseFFNN``):
+its methods read the estimator's parameters and write its fitted attributes
+(``loss_curve_``, ``n_iter_``, ...) as scikit-learn's ``BaseMultilayerPerceptron``
+does. What happens when training fails is written once, in ``Checkpoint``:
+a diverged epoch, an interrupt (Ctrl-C) or L-BFGS's non-finite weights put
+back the last finite weights.
+"""
+
+import warnings
+
+import numpy as np
+import scipy.sparse
+from sklearn.exceptions import ConvergenceWarning
+
+from fastffnn import boundary
+from fastffnn.solvers import EpochRunner, OptimizerState, minimize_lbfgs
+
+
+class Checkpoint:
+    """The last finite weights of a flat parameter buffer, to fall back on."""
+
+    def __init__(self, params):
+        self.params = params
+        self.saved = params.copy()
+
+    def finite(self):
+        return bool(np.all(np.isfinite(self.params)))
+
+    def save(self):
+        self.saved[:] = self.params
+
+    def restore(self):
+        self.params[:] = self.saved
+
+    def restore_unless_finite(self):
+        """After an interrupt: weights cut off mid-update are kept when finite."""
+        if not self.finite():
+            self.restore()
+
+
+class TrainingDriver:
+    """The Python side of training; every number is computed in compiled code."""
+
+    def _fit_stochastic(self, X, Y, y, s, incremental, dropout):
+        params = self._params
+        self.n_iter_ = 0  # as scikit-learn: n_iter_ counts this call's epochs (1 for partial_fit)
+        X_val = y_val = s_val = None
+        if self.early_stopping:
+            X, X_val, Y, y_val, s, s_val = self._validation_split(X, Y, y, s)
+
+        n_samples = X.shape[0]
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            if self.batch_size > n_samples:
+                warnings.warn("Got `batch_size` less than 1 or larger than sample size. "
+                              "It is going to be clipped", stacklevel=3)  # fmt: skip
+            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+        runner = EpochRunner(boundary.training_data(X, Y, s, self._dtype), self._network_bundle(),
+                             self.alpha, batch_size, self.shuffle, self._random_state,
+                             dropout)  # fmt: skip
+        best_params = params.copy() if self.early_stopping else None
+        checkpoint = Checkpoint(params)
+        from fastffnn.progress import EpochReporter
+
+        reporter = EpochReporter(self.verbose, None if incremental else self.max_iter,
+                                 self.validation_scores_)  # fmt: skip
+        try:
+            for _ in range(1 if incremental else self.max_iter):
+                loss = runner.run(self._optimizer)
+                if not (np.isfinite(loss) and checkpoint.finite()):
+                    checkpoint.restore()
+                    warnings.warn(
+                        f"Training diverged in epoch {self.n_iter_ + 1} (non-finite loss or "
+                        "weights); stopped and kept the weights of the last finite epoch. "
+                        "Scale the inputs or lower learning_rate_init.",
+                        ConvergenceWarning,
+                        stacklevel=3,
+                    )
+                    break
+                checkpoint.save()
+                self.n_iter_ += 1
+                self.loss_ = loss
+                self.t_ += n_samples
+                self.loss_curve_.append(loss)
+                reporter.epoch(self.n_iter_, loss, len(self.loss_curve_))
+                if self._update_no_improvement(X_val, y_val, s_val):
+                    best_params = params.copy()
+                reporter.end_epoch()
+                self._optimizer.end_epoch(self.t_)
+                if self._no_improvement_count > self.n_iter_no_change:
+                    what = "Validation score" if self.early_stopping else "Training loss"
+                    message = (f"{what} did not improve more than tol={self.tol:f} for "
+                               f"{self.n_iter_no_change} consecutive epochs.")  # fmt: skip
+                    stop, suffix = self._optimizer.should_stop()
+                    reporter.message(message + suffix)
+                    if stop:
+                        break
+                    self._no_improvement_count = 0
+                if incremental:
+                    break
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(
+                        f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
+                        "and the optimization hasn't converged yet.",
+                        ConvergenceWarning,
+                        stacklevel=3,
+                    )
+        except KeyboardInterrupt:
+            checkpoint.restore_unless_finite()
+            warnings.warn("Training interrupted by user; keeping the weights of the last "
+                          "completed epoch.", stacklevel=3)  # fmt: skip
+        reporter.close()
+        if self.early_stopping:
+            params[:] = best_params
+
+    def _fit_lbfgs(self, X, Y, s):
+        params = self._params
+        checkpoint = Checkpoint(params)
+        iteration = [0]
+
+        def report(_):
+            iteration[0] += 1
+            if self.verbose:
+                print(f"Iteration {iteration[0]}")
+
+        try:
+            result = minimize_lbfgs(
+                boundary.training_data(X, Y, s, self._dtype), self._network_bundle(), self.alpha,
+                max_iter=self.max_iter, max_fun=self.max_fun, tol=self.tol, callback=report,
+            )  # fmt: skip
+        except KeyboardInterrupt:
+            checkpoint.restore_unless_finite()
+            warnings.warn("Training interrupted by user.", stacklevel=3)
+            self.n_iter_ = iteration[0]
+            return
+        if not checkpoint.finite():
+            checkpoint.restore()
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may contain "
+                "large values and need to be preprocessed."
+            )
+        self.n_iter_ = int(result.nit)
+        self.loss_ = float(result.fun)
+        if not result.success:
+            message = result.message
+            if isinstance(message, bytes):
+                message = message.decode("latin1")
+            warnings.warn(
+                f"lbfgs failed to converge after {result.nit} iteration(s) "
+                f"(status={result.status}): {message}. Increase max_iter or scale the data.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    def _update_no_improvement(self, X_val, y_val, s_val):
+        """scikit-learn's stopping bookkeeping; returns True when weights improved
+        on the validation set (early stopping only)."""
+        if self.early_stopping:
+            score = self._validation_score(X_val, y_val, s_val)
+            self.validation_scores_.append(score)
+            if self.verbose and self.verbose != 2:  # verbose=2: the progress bar shows it
+                print(f"Validation score: {score:f}")
+            if score < self.best_validation_score_ + self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if score > self.best_validation_score_:
+                self.best_validation_score_ = score
+                return True
+            return False
+        loss = self.loss_curve_[-1]
+        if loss > self.best_loss_ - self.tol:
+            self._no_improvement_count += 1
+        else:
+            self._no_improvement_count = 0
+        self.best_loss_ = min(self.best_loss_, loss)
+        return False
+
+    def _validation_split(self, X, Y, y, s):
+        stratify = self._stratify(Y, y)
+        from sklearn.model_selection import train_test_split  # a slow import; early stopping only
+
+        X_train, X_val, Y_train, _, s_train, s_val, _, y_val = train_test_split(
+            X, Y, s, y, random_state=self._random_state,
+            test_size=self.validation_fraction, stratify=stratify,
+        )  # fmt: skip
+        if X_val.shape[0] < 2:
+            raise ValueError("The validation set is too small. Increase 'validation_fraction' "
+                             "or the size of your dataset.")  # fmt: skip
+        if not scipy.sparse.issparse(X_train):
+            X_train = np.ascontiguousarray(X_train)
+        return (X_train, X_val, np.ascontiguousarray(Y_train), y_val,
+                np.ascontiguousarray(s_train), s_val)  # fmt: skip
+
+    def _new_optimizer(self, n_params, dtype, dropout):
+        cosine = self.learning_rate == "cosine"
+        # drawn only with dropout, so that without it the shuffles stay scikit-learn's
+        mask_seed = self._random_state.randint(2**31) if dropout.size else 0
+        return OptimizerState(
+            self.solver, n_params, dtype,
+            learning_rate_init=self.learning_rate_init, learning_rate=self.learning_rate,
+            power_t=self.power_t, momentum=self.momentum,
+            nesterovs_momentum=self.nesterovs_momentum, beta_1=self.beta_1,
+            beta_2=self.beta_2, epsilon=self.epsilon, weight_decay=self.weight_decay,
+            cosine_epochs=self.max_iter if cosine else 0,
+            warmup_epochs=self.warmup_iter if cosine else 0, mask_seed=mask_seed,
+        )  # fmt: skip
