@@ -58,7 +58,19 @@ def _package_locator(base):
 
 def install():
     """Put the package-stamped locators first in numba's list (once); call
-    before any fastffnn function is decorated."""
+    before any fastffnn function is decorated. Returns whether fastffnn may
+    use numba's on-disk cache: not when NUMBA_CACHE_LOCATOR_CLASSES replaces
+    numba's locators (and so fastffnn's stamped ones), where a cached epoch
+    could run stale callees."""
+    if os.environ.get("NUMBA_CACHE_LOCATOR_CLASSES"):
+        warnings.warn(
+            "NUMBA_CACHE_LOCATOR_CLASSES is set: it would bypass fastffnn's cache keys "
+            "(a hash of all its sources), so fastffnn compiles without numba's on-disk "
+            "cache in this process.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return False
     try:
         from numba.core import caching
 
@@ -75,9 +87,10 @@ def install():
             RuntimeWarning,
             stacklevel=2,
         )
-        return
+        return True
     if not any(getattr(c, "_fastffnn", False) for c in classes):
         locators = [_package_locator(base) for base in bases]
         for locator in locators:
             locator._fastffnn = True
         classes[:0] = locators
+    return True

@@ -15,7 +15,7 @@ import numba
 from fastffnn import _cache
 
 # before any kernel is decorated: numba picks a function's cache locator then
-_cache.install()
+CACHE = _cache.install()
 
 # Only "contract" (fused multiply-add). "reassoc" and "arcp" made machine code
 # loaded from the cache differ by an ulp from freshly compiled code, so two
@@ -28,7 +28,7 @@ FASTMATH = {"contract"}
 # loads machine code from __pycache__ instead of compiling (0.3 s vs ~5 s).
 # nogil=True: compiled predict and training release the GIL.
 JIT_OPTIONS = {
-    "cache": True,
+    "cache": CACHE,
     "nogil": True,
     "error_model": "numpy",
     "fastmath": FASTMATH,

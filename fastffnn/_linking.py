@@ -32,6 +32,8 @@ import os
 
 import numba
 
+from fastffnn._cache import package_stamp
+
 try:
     import llvmlite.binding as llvm
     import llvmlite.ir as llvmir
@@ -44,8 +46,11 @@ except ImportError:  # pragma: no cover  (a numba whose internals moved)
 
 
 def symbol_name(body, argtypes):
-    """The symbol a call of ``body`` with ``argtypes`` goes through."""
-    key = f"{body.py_func.__module__}.{body.py_func.__qualname__}{tuple(argtypes)}"
+    """The symbol a call of ``body`` with ``argtypes`` goes through, named by
+    fastffnn's sources too (the stamp that keys its cache entries)."""
+    key = (
+        f"{package_stamp()}.{body.py_func.__module__}.{body.py_func.__qualname__}{tuple(argtypes)}"
+    )
     return "fastffnn.body." + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
@@ -139,7 +144,7 @@ class KernelTable:
         self._arrays = {}  # symbol -> ctypes array of entries
 
     def symbol(self, argtypes):
-        key = f"{self.name}{tuple(argtypes)}"
+        key = f"{package_stamp()}.{self.name}{tuple(argtypes)}"
         return "fastffnn.table." + hashlib.sha256(key.encode()).hexdigest()[:32]
 
     def entries(self, argtypes):

@@ -133,25 +133,3 @@ def solver(name):
     if name not in SOLVERS:
         raise ValueError(f"Unknown solver {name!r}; choose from {', '.join(SOLVERS)}.")
     return SOLVERS[name]
-
-
-def markdown_tables():
-    """The registry as Markdown tables (the documentation's)."""
-    lines = ["| activation | code | MATH.md | B1 reads | initialization | hidden | ONNX |",
-             "|---|---|---|---|---|---|---|"]  # fmt: skip
-    for a in _ACTIVATIONS:
-        lines.append(f"| `{a.name}` | {a.code} | {a.equation} | {a.reads} | {a.init} | "
-                     f"{'yes' if a.hidden else 'no'} | {a.onnx or '(none)'} |")  # fmt: skip
-    lines += [
-        "",
-        "| cost | code | MATH.md | output | parameter | task |",
-        "|---|---|---|---|---|---|",
-    ]
-    for c in _COSTS:
-        lines.append(f"| `{c.name}` | {c.code} | {c.equation} | {c.output} | "
-                     f"{c.parameter or ''} | {c.task} |")  # fmt: skip
-    lines += ["", "| solver | code | mini-batches |", "|---|---|---|"]
-    for s in SOLVERS.values():
-        lines.append(f"| `{s.name}` | {'' if s.code is None else s.code} | "
-                     f"{'yes' if s.stochastic else 'no (full batch)'} |")  # fmt: skip
-    return "\n".join(lines)

@@ -257,3 +257,21 @@ def test_ordinary_calls_instead_of_body_symbols_give_the_same_bits(tmp_path):
         [],
         separate,
     )
+
+
+def test_a_user_cache_locator_turns_fastffnn_caching_off_with_a_warning(tmp_path):
+    """NUMBA_CACHE_LOCATOR_CLASSES replaces numba's locators, fastffnn's stamped
+    ones included: fastffnn then compiles without the on-disk cache (and says
+    so) rather than risk running stale callees from it."""
+    out = run_python(
+        """
+import warnings
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    import fastffnn._jit
+print(fastffnn._jit.JIT_OPTIONS["cache"], any("NUMBA_CACHE_LOCATOR_CLASSES" in str(w.message)
+                                              for w in caught))
+""",
+        env={"NUMBA_CACHE_LOCATOR_CLASSES": "UserWideCacheLocator"},
+    )
+    assert out.split() == ["False", "True"]
