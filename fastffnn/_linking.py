@@ -31,6 +31,7 @@ import importlib
 import os
 
 import numba
+import numpy as np
 
 from fastffnn._cache import package_stamp
 
@@ -142,6 +143,7 @@ class KernelTable:
         self.signature = signature
         self.size = max(self.kernels) + 1
         self._arrays = {}  # symbol -> ctypes array of entries
+        self._prepared = set()  # (dtype, codes) filled in already
 
     def symbol(self, argtypes):
         key = f"{package_stamp()}.{self.name}{tuple(argtypes)}"
@@ -162,10 +164,13 @@ class KernelTable:
     def prepare(self, codes, dtype):
         """Compile the kernels of ``codes`` (other codes are ignored) for
         ``dtype`` and fill their entries."""
+        key = (np.dtype(dtype), tuple(int(c) for c in codes))
+        if key in self._prepared:  # every prediction passes here: a set lookup
+            return
         argtypes = tuple(self.signature(dtype))
         array = self.entries(argtypes)
         restype = self.unprepared.overloads[argtypes].signature.return_type
-        for code in set(int(c) for c in codes):
+        for code in set(key[1]):
             if code in self.kernels:
                 kernel = self.kernels[code]
                 address = _address(kernel, argtypes)
@@ -175,6 +180,7 @@ class KernelTable:
                                     f"{kernel.overloads[argtypes].signature.return_type}, "
                                     f"not {restype}")  # fmt: skip
                 array[code] = address
+        self._prepared.add(key)
 
 
 def _address(dispatcher, argtypes):

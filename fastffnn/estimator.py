@@ -335,7 +335,7 @@ class BaseFFNN(TrainingDriver, Validation, BaseEstimator):
 
     def __getstate__(self):
         state = dict(super().__getstate__())  # a copy: never touch the live __dict__
-        for derived in ("_params", "_views"):
+        for derived in ("_params", "_views", "_network_cache", "_network_arrays"):
             state.pop(derived, None)
         from fastffnn import __version__  # here: the package imports this module first
 
@@ -373,17 +373,29 @@ class BaseFFNN(TrainingDriver, Validation, BaseEstimator):
             return self._compiled_forward(X, check_finite, unchecked)
         return self._limited_forward(X, check_finite, unchecked)
 
-    def _network_bundle(self, params=None):
-        """The ``bundles.Network`` of the live parameters (or ``params``)."""
-        params = self._live_parameters() if params is None else params
-        return boundary.network(params, self._sizes, self._codes, self._huber_delta())
+    def _network_bundle(self):
+        """The ``bundles.Network`` of the live parameters, built once per
+        parameter buffer, sizes and codes (``fit`` sets new ones), so a one-row
+        prediction spends no time here."""
+        params = self._live_parameters()
+        cached = getattr(self, "_network_cache", None)
+        if (
+            cached is None
+            or cached.params is not params
+            or self._network_arrays[0] is not self._sizes
+            or self._network_arrays[1] is not self._codes
+        ):
+            cached = boundary.network(params, self._sizes, self._codes, self._huber_delta())
+            self._network_cache, self._network_arrays = cached, (self._sizes, self._codes)
+        return cached
 
     def _compiled_forward(self, X, check_finite, unchecked):
         network = self._network_bundle()
         out = np.empty((X.shape[0], self._sizes[-1]), dtype=self._dtype)
         A0, check_input = boundary.compiled_input(X, self._dtype), unchecked is not None
         if X.shape[0] == 1:
-            status = predict_example(A0, network, out, check_input)
+            status = predict_example(A0, network.params, network.sizes, network.codes, out,
+                                     check_input)  # fmt: skip
         else:
             status = predict_rows(A0, network, np.int64(PREDICT_BLOCK), out, check_input,
                                   numba.get_num_threads())  # fmt: skip

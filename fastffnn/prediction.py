@@ -12,7 +12,7 @@ from numba import prange
 
 from fastffnn._jit import internal, kernel, serial
 from fastffnn._linking import separate
-from fastffnn.bundles import Dropout
+from fastffnn.bundles import Dropout, Network
 from fastffnn.kernels.inputs import all_finite, input_columns, n_rows, row_block
 from fastffnn.network import workspace_rows
 from fastffnn.propagation import call_forward, forward_example
@@ -73,10 +73,13 @@ def predict_rows(X, network, block, out, check_input, threads):
 
 
 @serial
-def predict_example(X, network, out, check_input):
+def predict_example(X, params, sizes, codes, out, check_input):
     """``predict_rows`` for an X of one row, through ``forward_example``: no BLAS
     call, so no BLAS thread limits needed; compiled on the first one-row
-    prediction only."""
+    prediction only. Takes the network's arrays (``params``, ``sizes``,
+    ``codes`` of a ``bundles.Network`` made by the boundary) rather than the
+    bundle: numba types a tuple argument in ~20 us, an array in well under 1."""
+    network = Network(params, sizes, codes, params.dtype.type(0))
     rows = row_block(X, np.int64(0), np.int64(1))
     if check_input and not all_finite(rows):
         return INPUT_NOT_FINITE

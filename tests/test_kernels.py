@@ -1233,7 +1233,8 @@ def test_predict_rows(dtype, output, m, hidden):
     out = np.full((m, sizes[-1]), np.nan, dtype=dtype)
     X = boundary.compiled_input(net["X"], dtype)
     if m == 1:
-        status = prediction.predict_example(X, network_bundle(net), out, True)
+        model = network_bundle(net)
+        status = prediction.predict_example(X, model.params, model.sizes, model.codes, out, True)
     else:
         status = prediction.predict_rows(X, network_bundle(net), np.int64(7), out, True,
                                          numba.get_num_threads())  # fmt: skip
@@ -1256,7 +1257,8 @@ def test_predict_rows_reports_what_is_not_finite(n_rows, sparse):
         A0 = boundary.compiled_input(scipy.sparse.csr_matrix(X) if sparse else X, np.float64)
         model = network_bundle(net, params)
         if n_rows == 1:
-            return prediction.predict_example(A0, model, out, check_input)
+            return prediction.predict_example(A0, model.params, model.sizes, model.codes, out,
+                                              check_input)  # fmt: skip
         return prediction.predict_rows(A0, model, np.int64(7), out, check_input,
                                        numba.get_num_threads())  # fmt: skip
 
