@@ -41,9 +41,12 @@ try:
     from numba.core import cgutils, types
     from numba.extending import intrinsic
 
-    ENABLED = os.environ.get("FASTFFNN_LINK_BODIES", "") != "1"
+    #: The internals are there: tables can be filled (a cached caller may read them).
+    AVAILABLE = True
 except ImportError:  # pragma: no cover  (a numba whose internals moved)
-    ENABLED = False
+    AVAILABLE = False
+#: New compilations call bodies and kernels through symbols and tables.
+ENABLED = AVAILABLE and os.environ.get("FASTFFNN_LINK_BODIES", "") != "1"
 
 
 def symbol_name(body, argtypes):

@@ -48,11 +48,17 @@ def _data(dtype, kind, n_features=6):
 
 
 def run_workload(dtype, kind):
-    """Call every compiled entry point once for one (dtype, input kind)."""
+    """Call every compiled entry point once for one (dtype, input kind), and
+    compile every activation and cost kernel of the registry for ``dtype``
+    (a network compiles its own only: ``fastffnn.boundary``)."""
     from sklearn.exceptions import ConvergenceWarning
 
-    from fastffnn import FFNNClassifier, FFNNRegressor, check_gradients
+    from fastffnn import FFNNClassifier, FFNNRegressor, check_gradients, registry
+    from fastffnn.kernels import activations, costs
 
+    activations.prepare([a.code for a in registry.ACTIVATIONS.values()], np.dtype(dtype))
+    for cost in registry.COSTS.values():
+        costs.prepare(cost.code, np.dtype(dtype))
     X, y, y_reg = _data(dtype, kind)
     small = dict(hidden_layer_sizes=(3,), max_iter=2, random_state=0, dtype=dtype)
     with warnings.catch_warnings():

@@ -27,7 +27,7 @@ import numpy as np
 from numba.core import types
 
 from fastffnn._jit import inlined, serial
-from fastffnn._linking import ENABLED, KernelTable, table_call
+from fastffnn._linking import AVAILABLE, ENABLED, KernelTable, table_call
 from fastffnn.registry import ACTIVATIONS, LEAKY_SLOPE, SELU_ALPHA, SELU_LAMBDA  # noqa: F401
 
 #: Kernel codes, from the registry (``fastffnn.registry``).
@@ -427,7 +427,7 @@ _call_backward = table_call(BACKWARD, __name__, "BACKWARD")
 def prepare(codes, dtype):
     """Compile the forward and backward kernels of activation ``codes`` for
     ``dtype`` (once per process; loaded from the cache when there)."""
-    if ENABLED:
+    if AVAILABLE:  # even with ordinary calls: code from the cache may read the tables
         FORWARD.prepare(codes, dtype)
         BACKWARD.prepare(codes, dtype)
 

@@ -17,7 +17,7 @@ import numpy as np
 from numba.core import types
 
 from fastffnn._jit import inlined, serial
-from fastffnn._linking import ENABLED, KernelTable, table_call
+from fastffnn._linking import AVAILABLE, ENABLED, KernelTable, table_call
 from fastffnn.kernels.reductions import ordered_sum
 from fastffnn.registry import COSTS
 from fastffnn.registry import REGRESSION_LOSSES as _REGRESSION_COSTS
@@ -182,7 +182,7 @@ _call_cost = table_call(COSTS_TABLE, __name__, "COSTS_TABLE")
 
 def prepare(cost, dtype):
     """Compile the data cost of code ``cost`` for ``dtype``."""
-    if ENABLED:
+    if AVAILABLE:  # even with ordinary calls: code from the cache may read the table
         COSTS_TABLE.prepare([cost], dtype)
 
 
