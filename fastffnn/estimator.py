@@ -369,7 +369,7 @@ class BaseFFNN(TrainingDriver, Validation, BaseEstimator):
         ``unchecked``: the user's X when X was validated without its
         finiteness, which the compiled pass then checks a block at a time.
         """
-        if X.shape[0] == 1:  # no BLAS call (training.predict_example), no parallel region
+        if X.shape[0] == 1:  # no BLAS call (prediction.predict_example), no parallel region
             return self._compiled_forward(X, check_finite, unchecked)
         return self._limited_forward(X, check_finite, unchecked)
 

@@ -26,7 +26,7 @@ def linear_forward(W, b, A_prev, Z):
 @serial
 def example_forward(W, b, A_prev, Z):
     """F1 for one example as compiled loops, no BLAS: a one-row prediction's
-    layers (``training.forward_example``). As fast as the BLAS call here (a
+    layers (``propagation.forward_example``). As fast as the BLAS call here (a
     matrix-vector product bound by reading W) and, calling no BLAS, it needs no
     BLAS thread limits. Only prediction uses it: in every level of the training
     chain it cost ~8 s of the first fit's compilation.

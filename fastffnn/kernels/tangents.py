@@ -86,7 +86,7 @@ def activation_tangent(code, A, dZ, dA):
     """T2 for the activation with kernel ``code``: ``dot-A = (da/dz) dot-Z``.
 
     A: (n, m), what the activation's backward kernel reads (A^[l], or Z^[l]
-    for A5-A11: ``training.derivative_input``); dZ: (n, m), ``dot-Z``; dA: (n, m),
+    for A5-A11: ``propagation.derivative_input``); dZ: (n, m), ``dot-Z``; dA: (n, m),
     output ``dot-A``; dA may be dZ. Every activation's per-example Jacobian
     ``da/dz`` is symmetric (diagonal for A0-A3 and A5-A11, ``diag(a) - a a^T``
     for A4), so
