@@ -29,6 +29,7 @@ then ``separate(body)`` is ``body`` itself, and everything is linked as usual
 import hashlib
 import importlib
 import os
+from dataclasses import dataclass
 
 import numba
 import numpy as np
@@ -69,12 +70,14 @@ def _compile_and_bind(body, argtypes):
     return result
 
 
+@dataclass(frozen=True)
 class BodyLoader:
     """A picklable ``reload_init`` hook: binds a body's symbol before a cached
     caller that calls it is loaded."""
 
-    def __init__(self, module, qualname, argtypes):
-        self.module, self.qualname, self.argtypes = module, qualname, tuple(argtypes)
+    module: str
+    qualname: str
+    argtypes: tuple
 
     def __call__(self):
         body = importlib.import_module(self.module)
@@ -83,14 +86,15 @@ class BodyLoader:
         body = getattr(body, "__wrapped_body__", body)
         _compile_and_bind(body, self.argtypes)
 
-    def __eq__(self, other):
-        return isinstance(other, BodyLoader) and self._key() == other._key()
 
-    def __hash__(self):
-        return hash(self._key())
-
-    def _key(self):
-        return (self.module, self.qualname, self.argtypes)
+def _emit_call(context, builder, function, restype, argtypes, values, loader):
+    """A call with numba's calling convention (its exceptions propagated), and
+    ``loader`` registered to run before the caller loads from the cache."""
+    status, value = context.call_conv.call_function(builder, function, restype, argtypes, values)
+    with cgutils.if_unlikely(builder, status.is_error):
+        context.call_conv.return_status_propagate(builder, status)
+    context.active_code_library._reload_init.add(loader)
+    return value
 
 
 def separate(body):
@@ -111,13 +115,8 @@ def separate(body):
             fnty = context.call_conv.get_function_type(restype, argtypes)
             function = cgutils.get_or_insert_function(builder.module, fnty, name)
             values = cgutils.unpack_tuple(builder, llargs[0], len(argtypes))
-            status, value = context.call_conv.call_function(
-                builder, function, restype, argtypes, values
-            )
-            with cgutils.if_unlikely(builder, status.is_error):
-                context.call_conv.return_status_propagate(builder, status)
-            context.active_code_library._reload_init.add(BodyLoader(module, qualname, argtypes))
-            return value
+            loader = BodyLoader(module, qualname, argtypes)
+            return _emit_call(context, builder, function, restype, argtypes, values, loader)
 
         return restype(types.StarArgTuple.from_types(argtypes)), codegen
 
@@ -193,25 +192,18 @@ def _address(dispatcher, argtypes):
     return result.library.get_pointer_to_function(result.fndesc.llvm_func_name)
 
 
+@dataclass(frozen=True)
 class TableLoader:
     """A picklable ``reload_init`` hook: binds a table's symbol before a
     cached caller that reads it is loaded."""
 
-    def __init__(self, module, name, argtypes):
-        self.module, self.name, self.argtypes = module, name, tuple(argtypes)
+    module: str
+    name: str
+    argtypes: tuple
 
     def __call__(self):
         table = getattr(importlib.import_module(self.module), self.name)
         table.entries(self.argtypes)
-
-    def __eq__(self, other):
-        return isinstance(other, TableLoader) and self._key() == other._key()
-
-    def __hash__(self):
-        return hash(self._key())
-
-    def _key(self):
-        return (self.module, self.name, self.argtypes)
 
 
 def table_call(table, module, attribute):
@@ -246,15 +238,10 @@ def table_call(table, module, attribute):
                 context.cast(builder, value, g, a)
                 for value, g, a in zip(
                     cgutils.unpack_tuple(builder, llargs[1], len(given)), given, argtypes
-                )  # fmt: skip
+                )
             ]
-            status, value = context.call_conv.call_function(
-                builder, function, restype, argtypes, values
-            )
-            with cgutils.if_unlikely(builder, status.is_error):
-                context.call_conv.return_status_propagate(builder, status)
-            context.active_code_library._reload_init.add(TableLoader(module, attribute, argtypes))
-            return value
+            loader = TableLoader(module, attribute, argtypes)
+            return _emit_call(context, builder, function, restype, argtypes, values, loader)
 
         return restype(code, types.StarArgTuple.from_types(given)), codegen
 
