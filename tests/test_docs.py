@@ -28,7 +28,7 @@ DOCS_COMMAND = (
 
 #: What the docs extra installs (import names).
 DOCS_EXTRA = ("sphinx", "numpydoc", "sphinx_gallery", "myst_parser", "pydata_sphinx_theme",
-              "matplotlib")  # fmt: skip
+              "matplotlib", "sphinx-mathjax-offline")  # fmt: skip
 NO_DOCS_EXTRA = 'the docs extra is not installed: pip install -e ".[docs]"'
 
 #: Modules whose public, documented functions and classes the reference must show.
@@ -204,3 +204,17 @@ def test_math_renders(built):
     assert page.count('class="math') > 50  # MathJax's input, not code spans
     for label in ("F1", "B2", "C4", "T1", "T2", "D1", "S1"):
         assert f"\\tag{{{label}}}" in page, label
+
+
+@pytest.mark.slow
+def test_math_renderer_is_served_by_the_site_itself(built):
+    """MathJax is loaded from the built site, not from a CDN, so the math pages
+    render without network access (a local or air-gapped copy)."""
+    result, html = built
+    assert result.returncode == 0
+    page = (html / "math.html").read_text()
+    scripts = re.findall(r'<script[^>]*src="([^"]*mathjax[^"]*)"', page, flags=re.I)
+    assert scripts and all(not src.startswith(("http:", "https:", "//")) for src in scripts)
+    for src in scripts:
+        served = (html / src.split("?")[0]).resolve()
+        assert served.is_file() and served.stat().st_size > 100_000, src
