@@ -7,7 +7,7 @@ turned into machine code once per caller, and again in each parallel
 region's wrappers. ``separate(body)`` returns a function that compiled code
 calls instead of ``body``: it compiles ``body`` on its own for the argument
 types and emits a plain call to it through a symbol named by fastffnn (the
-body's module, name and argument types), so the body is compiled once per
+package stamp, the body's module, name and argument types), so the body is compiled once per
 signature, whoever calls it.
 
 Where numba loads a caller from its on-disk cache, the call's symbol must
@@ -22,8 +22,9 @@ This leans on numba internals (``@intrinsic`` lowering, the calling
 convention, ``_reload_init``). :data:`ENABLED` is False where they are
 missing, or when ``FASTFFNN_LINK_BODIES=1`` asks for numba's ordinary calls;
 then ``separate(body)`` is ``body`` itself, and everything is linked as usual
-(slower to compile, the same results). The choice is part of the cache key
-(``fastffnn._cache``).
+(slower to compile, the same results). Either mode loads code the other
+cached: a cached caller binds its symbols and tables on load, whatever the
+mode of the process (tested).
 """
 
 import hashlib
@@ -83,7 +84,6 @@ class BodyLoader:
         body = importlib.import_module(self.module)
         for part in self.qualname.split("."):
             body = getattr(body, part)
-        body = getattr(body, "__wrapped_body__", body)
         _compile_and_bind(body, self.argtypes)
 
 
@@ -120,9 +120,7 @@ def separate(body):
 
         return restype(types.StarArgTuple.from_types(argtypes)), codegen
 
-    call = intrinsic(typer)
-    call.__wrapped_body__ = body
-    return call
+    return intrinsic(typer)
 
 
 class KernelTable:

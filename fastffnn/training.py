@@ -241,6 +241,8 @@ def batch_loss_and_gradient(data, network, work, regularization, key):
     batch = Batch(data, ids[:0], ids, ordered_sum(data.s))
     buffers = Buffers(empty_row_buffer(data.X), np.empty((0, data.Y.shape[1]), dtype=dtype),
                       np.empty(0, dtype=dtype))  # fmt: skip
+    # nesterov: a computed False, not a literal, which numba would type as a
+    # literal and so compile a second batch_step
     no_step = Optimizer(np.int64(NO_STEP), Hyperparameters(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
                         network.sizes.size < 0, network.params[:0])  # fmt: skip
     step = Step(0.0, np.int64(0), key)
