@@ -1,24 +1,40 @@
-"""numba's on-disk cache, keyed by all of fastffnn's sources.
+"""numba's on-disk cache for fastffnn: keyed by all its sources, checked, in two tiers.
 
-numba keys a function's cached machine code by the contents of the function's
-own file. That machine code also holds every callee it inlined from other
-files, so a change to ``kernels/activations.py`` alone (an upgrade, or an edit
-in a checkout) would leave ``training.py``'s cached epoch running the old
-activations, silently. For functions defined in fastffnn the key is instead a
-hash of every ``.py`` file of the package; everything else numba keys as
-usual (its own version, the CPU name and features, the signature).
+* **Keyed by the package.** numba keys a function's cached machine code by
+  the contents of the function's own file. That machine code also holds
+  every callee it inlined from other files, so a change to
+  ``kernels/activations.py`` alone (an upgrade, or an edit in a checkout)
+  would leave ``training.py``'s cached epoch running the old activations,
+  silently. For functions defined in fastffnn the key is instead a hash of
+  every ``.py`` file of the package; everything else numba keys as usual
+  (its own version, the CPU name and features, the signature).
+* **Checked.** Each index and data file carries a SHA-256 of its contents:
+  a truncated or altered file is a cache miss (fastffnn says so once and
+  compiles, and the file is rewritten), never an unpickling error on every
+  fit nor machine code run from changed bytes.
+* **Two tiers.** A function is looked up in numba's writable cache
+  (``__pycache__`` beside the sources, ``NUMBA_CACHE_DIR`` or the user's cache
+  folder), then in the machine code a wheel ships (:mod:`fastffnn._shipped`),
+  which is built for a portable CPU level and used only on a CPU with every
+  feature of that level. New compilations go to the writable tier.
 
-This uses numba's cache locators, an internal extension point
-(``CacheImpl._locator_classes``); if a numba release changes it,
-:func:`install` leaves numba's own keys in place and says so.
+This uses numba internals (cache locators, ``Cache``, ``IndexDataCacheFile``);
+where a numba release moves them, :func:`attach` falls back to numba's own
+cache and :func:`install` says so.
 """
 
 import functools
 import hashlib
 import os
+import pickle
 import warnings
 
+import numba
+
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+#: Written first in every index: numba's version and this file format.
+FORMAT = (numba.__version__, "fastffnn-checked-1")
 
 
 @functools.cache
@@ -94,3 +110,142 @@ def install():
             locator._fastffnn = True
         classes[:0] = locators
     return True
+
+
+class DamagedCacheFile(Exception):
+    """A cache file whose contents do not match their checksum (or do not parse)."""
+
+
+_said_damaged = []
+
+
+def _say_damaged(error):
+    """Warn once per process that a damaged cache file is being compiled around."""
+    if not _said_damaged:
+        _said_damaged.append(str(error))
+        warnings.warn(
+            f"fastffnn: a cached machine-code file is damaged ({error}); compiling "
+            "instead, and writing a good file where the cache is writable.",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+
+
+try:
+    from numba.core import caching
+
+    class CheckedCacheFile(caching.IndexDataCacheFile):
+        """numba's index and data files, each written as SHA-256 + pickle."""
+
+        def __init__(self, cache_path, filename_base, source_stamp):
+            super().__init__(cache_path, filename_base, source_stamp)
+            self._version = FORMAT  # a plain numba index (or another format) is a miss
+
+        def _dump(self, obj):
+            payload = pickle.dumps(obj, protocol=-1)
+            return hashlib.sha256(payload).digest() + payload
+
+        @staticmethod
+        def _checked(data, path):
+            digest, payload = data[:32], data[32:]
+            if len(digest) < 32 or hashlib.sha256(payload).digest() != digest:
+                raise DamagedCacheFile(path)
+            try:
+                return pickle.loads(payload)
+            except Exception as error:  # checksummed yet unreadable: another writer's bug
+                raise DamagedCacheFile(path) from error
+
+        def _load_index(self):
+            try:
+                with open(self._index_path, "rb") as file:
+                    version = pickle.load(file)
+                    data = file.read()
+            except FileNotFoundError:
+                return {}
+            except Exception as error:  # truncated or garbled before the checksum
+                raise DamagedCacheFile(self._index_path) from error
+            if version != self._version:
+                return {}
+            stamp, overloads = self._checked(data, self._index_path)
+            return overloads if stamp == self._source_stamp else {}
+
+        def _load_data(self, name):
+            path = self._data_path(name)
+            with open(path, "rb") as file:
+                return self._checked(file.read(), path)
+
+        def save(self, key, data):
+            try:
+                return super().save(key, data)
+            except DamagedCacheFile:  # a damaged index is replaced by a new one
+                os.unlink(self._index_path)
+                return super().save(key, data)
+
+    class TieredCache(caching.FunctionCache):
+        """A dispatcher's cache: the writable tier, then the shipped one."""
+
+        def __init__(self, py_func, shipped=None, write_to=None):
+            """``shipped``: the :class:`fastffnn._shipped.Tier` to read after the
+            writable one (or None); ``write_to``: a folder that replaces the
+            writable tier (building a wheel's machine code)."""
+            super().__init__(py_func)
+            base = self._impl.filename_base
+            stamp = package_stamp()
+            if write_to is not None:
+                self._cache_path = _mirror(write_to, py_func)
+            self._cache_file = CheckedCacheFile(self._cache_path, base, stamp)
+            self._shipped = None
+            if shipped is not None:
+                folder = _mirror(shipped.folder, py_func)
+                self._shipped = (CheckedCacheFile(folder, base, stamp), shipped)
+
+        def load_overload(self, sig, target_context):
+            target_context.refresh()
+            if not self._enabled:
+                return None
+            codegen = target_context.codegen()
+            (signature, _, code_hashes) = self._index_key(sig, codegen)
+            tiers = [(self._cache_file, codegen.magic_tuple())]
+            if self._shipped is not None:
+                shipped_file, shipped = self._shipped
+                tiers.append((shipped_file, shipped.magic_tuple(codegen)))
+            for cache_file, magic_tuple in tiers:
+                try:
+                    data = cache_file.load((signature, magic_tuple, code_hashes))
+                except DamagedCacheFile as error:
+                    _say_damaged(error)
+                    continue
+                if data is not None:
+                    return self._impl.rebuild(target_context, data)
+            return None
+
+        def _save_overload(self, sig, data):
+            if not self._enabled or not self._impl.check_cachable(data):
+                return
+            try:
+                os.makedirs(self._cache_path, exist_ok=True)
+            except OSError:  # e.g. a read-only NUMBA_CACHE_DIR: run uncached
+                return
+            self._cache_file.save(self._index_key(sig, data.codegen), self._impl.reduce(data))
+
+    AVAILABLE = True
+except (ImportError, AttributeError):  # pragma: no cover  (a numba whose internals moved)
+    AVAILABLE = False
+
+
+def _mirror(folder, py_func):
+    """Where ``py_func``'s files go under ``folder``: its source file's
+    folder relative to the package (``kernels/`` for the kernels)."""
+    import inspect
+
+    relative = os.path.relpath(os.path.dirname(inspect.getfile(py_func)), PACKAGE_DIR)
+    return os.path.normpath(os.path.join(folder, relative))
+
+
+def attach(dispatcher, shipped=None, write_to=None):
+    """Give ``dispatcher`` fastffnn's cache (numba's own where its internals moved)."""
+    if AVAILABLE:
+        dispatcher._cache = TieredCache(dispatcher.py_func, shipped, write_to)
+    else:  # pragma: no cover
+        dispatcher.enable_caching()
+    return dispatcher

@@ -12,10 +12,14 @@ import sys
 
 import numba
 
-from fastffnn import _cache
+from fastffnn import _cache, _shipped
 
 # before any kernel is decorated: numba picks a function's cache locator then
 CACHE = _cache.install()
+# building a wheel: machine code goes to the package's shipped folder only
+_BUILD_FOLDER = _shipped.build_folder()
+# the machine code a wheel ships, where this CPU can run it
+_SHIPPED = None if _BUILD_FOLDER else _shipped.tier()
 
 # Only "contract" (fused multiply-add). "reassoc" and "arcp" made machine code
 # loaded from the cache differ by an ulp from freshly compiled code, so two
@@ -24,11 +28,11 @@ CACHE = _cache.install()
 FASTMATH = {"contract"}
 
 # error_model="numpy": division follows IEEE (inf/nan) instead of raising, which
-# lets division loops vectorize (7x faster here). cache=True: a second process
-# loads machine code from __pycache__ instead of compiling (0.3 s vs ~5 s).
-# nogil=True: compiled predict and training release the GIL.
+# lets division loops vectorize (7x faster here). nogil=True: compiled predict
+# and training release the GIL. The on-disk cache (a second process loads
+# machine code instead of compiling: 0.3 s vs ~5 s) is fastffnn's, attached
+# by _compiled.
 JIT_OPTIONS = {
-    "cache": CACHE,
     "nogil": True,
     "error_model": "numpy",
     "fastmath": FASTMATH,
@@ -42,28 +46,39 @@ JIT_OPTIONS = {
 # that cut work into large pieces: training.chunked_gradients (chunks of a
 # batch's examples, one thread each) and training.finish_batch (blocks of
 # parameters). A mini-batch step is two parallel regions, whatever the depth.
+def _compiled(function, **options):
+    dispatcher = numba.njit(**options, **JIT_OPTIONS)(function)
+    if CACHE:
+        _cache.attach(dispatcher, shipped=_SHIPPED, write_to=_BUILD_FOLDER)
+    return dispatcher
+
+
+#: jit options of the ``@overload`` implementations (kernels/inputs.py): they
+#: are compiled into their callers; their own cache entries only speed up a
+#: caller's compilation, and have no place in a wheel.
+OVERLOAD_OPTIONS = {"cache": CACHE and not _BUILD_FOLDER}
+
+
 def kernel(function):
     """Compile ``function`` as a parallel kernel (its ``prange`` loops run on threads)."""
-    return numba.njit(parallel=True, **JIT_OPTIONS)(function)
+    return _compiled(function, parallel=True)
 
 
 def serial(function):
     """Compile ``function`` without parallel loops (drivers that call kernels and BLAS)."""
-    return numba.njit(parallel=False, **JIT_OPTIONS)(function)
+    return _compiled(function, parallel=False)
 
 
 def internal(function):
     """``serial``, for functions only compiled code calls: numba builds no
     Python or C entry point for them (~10% of a first fit's compilation).
     Calling one from Python crashes the process."""
-    return numba.njit(parallel=False, no_cpython_wrapper=True, no_cfunc_wrapper=True,
-                      **JIT_OPTIONS)(function)  # fmt: skip
+    return _compiled(function, parallel=False, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 
 
 def internal_kernel(function):
     """``kernel`` (parallel), for functions only compiled code calls (see ``internal``)."""
-    return numba.njit(parallel=True, no_cpython_wrapper=True, no_cfunc_wrapper=True,
-                      **JIT_OPTIONS)(function)  # fmt: skip
+    return _compiled(function, parallel=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 
 
 def inlined(function):
@@ -75,7 +90,7 @@ def inlined(function):
     everything below it. Inlining three such levels cut the first fit's
     compilation from 25 s to 19 s here; the machine code does not change.
     """
-    return numba.njit(parallel=False, inline="always", **JIT_OPTIONS)(function)
+    return _compiled(function, parallel=False, inline="always")
 
 
 def _load_pip_tbb():

@@ -17,7 +17,7 @@ import scipy.sparse
 from numba import types
 from numba.extending import overload
 
-from fastffnn._jit import CACHE
+from fastffnn._jit import OVERLOAD_OPTIONS
 from fastffnn.kernels.linear import example_forward, linear_backward_params, linear_forward
 
 
@@ -80,14 +80,14 @@ def input_layer_gradient(dZ, A0, dW, db):
     raise NotImplementedError("compiled code only")
 
 
-@overload(n_rows, jit_options={"cache": CACHE})
+@overload(n_rows, jit_options=OVERLOAD_OPTIONS)
 def _n_rows(X):
     if _sparse(X):
         return lambda X: X[3].size
     return lambda X: X.shape[0]
 
 
-@overload(all_finite, jit_options={"cache": CACHE})
+@overload(all_finite, jit_options=OVERLOAD_OPTIONS)
 def _all_finite(X):
     if _sparse(X):
 
@@ -111,14 +111,14 @@ def _all_finite(X):
     return dense_finite
 
 
-@overload(row_block, jit_options={"cache": CACHE})
+@overload(row_block, jit_options=OVERLOAD_OPTIONS)
 def _row_block(X, start, stop):
     if _sparse(X):
         return lambda X, start, stop: (X[0], X[1], X[2], X[3][start:stop])
     return lambda X, start, stop: X[start:stop]
 
 
-@overload(gathered_rows, jit_options={"cache": CACHE})
+@overload(gathered_rows, jit_options=OVERLOAD_OPTIONS)
 def _gathered_rows(X, rows, buffer, start, stop):
     if _sparse(X):
 
@@ -142,28 +142,28 @@ def _gathered_rows(X, rows, buffer, start, stop):
     return dense_rows
 
 
-@overload(empty_row_buffer, jit_options={"cache": CACHE})
+@overload(empty_row_buffer, jit_options=OVERLOAD_OPTIONS)
 def _empty_row_buffer(X):
     if _sparse(X):
         return lambda X: np.empty(0, dtype=np.int64)
     return lambda X: np.empty((0, X.shape[1]), dtype=X.dtype)  # writable, as gather buffers are
 
 
-@overload(input_columns, jit_options={"cache": CACHE})
+@overload(input_columns, jit_options=OVERLOAD_OPTIONS)
 def _input_columns(X):
     if _sparse(X):
         return lambda X: X
     return lambda X: X.T
 
 
-@overload(n_examples, jit_options={"cache": CACHE})
+@overload(n_examples, jit_options=OVERLOAD_OPTIONS)
 def _n_examples(A0):
     if _sparse(A0):
         return lambda A0: A0[3].size
     return lambda A0: A0.shape[1]
 
 
-@overload(input_layer_forward, jit_options={"cache": CACHE})
+@overload(input_layer_forward, jit_options=OVERLOAD_OPTIONS)
 def _input_layer_forward(W, b, A0, Z):
     if _sparse(A0):
 
@@ -183,14 +183,14 @@ def _input_layer_forward(W, b, A0, Z):
     return lambda W, b, A0, Z: linear_forward(W, b, A0, Z)
 
 
-@overload(input_example_forward, jit_options={"cache": CACHE})
+@overload(input_example_forward, jit_options=OVERLOAD_OPTIONS)
 def _input_example_forward(W, b, A0, Z):
     if _sparse(A0):
         return lambda W, b, A0, Z: input_layer_forward(W, b, A0, Z)
     return lambda W, b, A0, Z: example_forward(W, b, A0, Z)
 
 
-@overload(input_layer_gradient, jit_options={"cache": CACHE})
+@overload(input_layer_gradient, jit_options=OVERLOAD_OPTIONS)
 def _input_layer_gradient(dZ, A0, dW, db):
     if _sparse(A0):
 
