@@ -31,3 +31,35 @@ def every_activation_kernel():
         activations.prepare(codes, np.dtype(dtype))
         for cost in registry.COSTS.values():
             costs.prepare(cost.code, np.dtype(dtype))
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory):
+    """The wheel of this checkout: ``FASTFFNN_WHEEL`` (built once by .ci/run),
+    else built here with ``python -m build --wheel`` (about a minute)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    given = os.environ.get("FASTFFNN_WHEEL")
+    if given:
+        return Path(given)
+    out = tmp_path_factory.mktemp("dist")
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(out)],
+                            cwd=root, capture_output=True, text=True,
+                            timeout=1800)  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    (built,) = out.glob("*.whl")
+    return built
+
+
+@pytest.fixture(scope="session")
+def unpacked_wheel(wheel, tmp_path_factory):
+    """The wheel's files unpacked into a folder (what pip puts in site-packages)."""
+    import zipfile
+
+    site = tmp_path_factory.mktemp("site")
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(site)
+    return site

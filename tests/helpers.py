@@ -24,3 +24,65 @@ def run_python(code, *args, env=None, timeout=300, cwd=None):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
+
+
+# Counts numba's compilations in this process: numba fires "numba:compile"
+# only on a cache miss (a signature loaded from the cache fires nothing).
+COUNT_COMPILES = """
+from numba.core import event
+compiled = []
+class Count(event.Listener):
+    def on_start(self, ev):
+        compiled.append(ev.data["dispatcher"].py_func.__qualname__)
+    def on_end(self, ev):
+        pass
+event.register("numba:compile", Count())
+"""
+
+# What users do, on other shapes, labels and containers than the compile
+# command's own workload.
+USER_CALLS = """
+import json, warnings
+import numpy as np, scipy.sparse
+from sklearn.datasets import load_digits
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from fastffnn import FFNNClassifier, FFNNRegressor, check_gradients
+warnings.simplefilter("ignore")
+X, y = load_digits(return_X_y=True)
+X = X[:300] / 16.0; y = y[:300]
+make_pipeline(StandardScaler(), FFNNClassifier(max_iter=3, random_state=0)).fit(X, y).score(X, y)
+frozen = np.asfortranarray(X); frozen.setflags(write=False)
+model = FFNNClassifier(hidden_layer_sizes=(20, 10), activation=["tanh", "relu"], max_iter=3,
+                       early_stopping=True, class_weight="balanced", random_state=0)
+model.fit(frozen, np.where(y > 4, "big", "small"), sample_weight=np.ones(len(y)))
+model.predict(frozen[:1]); model.predict_log_proba(X); model.jacobian(X[:3])
+model.predict_proba(np.tile(frozen, (34, 1))[:10000])  # parallel prediction blocks
+FFNNClassifier(solver="sgd", nesterovs_momentum=True, max_iter=2).fit(X.astype(np.float32), y)
+FFNNClassifier(solver="lbfgs", max_iter=3, dtype="float32").fit(X, y).predict_proba(X)
+FFNNClassifier(max_iter=2, warm_start=True).fit(X, y > 4).fit(X, y > 4)
+FFNNClassifier((8, 8), activation=["gelu", "selu"], dropout=[0.2, 0.1], weight_decay=1e-3,
+               learning_rate="cosine", warmup_iter=1, label_smoothing=0.1, max_iter=2).fit(X, y)
+FFNNClassifier(max_iter=2).fit(X, np.stack([y > 4, y % 2 == 0], axis=1))
+FFNNClassifier().partial_fit(X.astype(np.int64), y, classes=np.arange(10))
+from fastffnn.registry import REGRESSION_LOSSES
+for loss in REGRESSION_LOSSES:
+    FFNNRegressor(loss=loss, max_iter=2).fit(X, np.stack([y, y + 1.0], axis=1)).predict(X)
+csc = scipy.sparse.csc_matrix(X)
+sparse_model = FFNNClassifier(max_iter=2, early_stopping=True).fit(csc, y)
+sparse_model.predict_proba(scipy.sparse.csr_array(X)); sparse_model.jacobian(csc[:2])
+FFNNRegressor(solver="lbfgs", max_iter=2, dtype="float32").fit(csc, y * 1.0).predict(csc)
+check_gradients(sparse_model, csc[:50], y[:50])
+# pandas 3 (read-only columns), polars, a memory map, read-only arrays, in every solver
+import tempfile
+import pandas as pd, polars as pl
+frame = pd.DataFrame(X).assign(target=y * 1.0, weight=1.0)
+path = tempfile.mktemp(suffix=".npy"); np.save(path, X)
+mapped = np.load(path, mmap_mode="r")
+frozen_y = y.copy(); frozen_y.setflags(write=False)
+for solver in ("adam", "sgd", "lbfgs"):
+    FFNNRegressor(solver=solver, max_iter=2).fit(frame.drop(columns=["target", "weight"]),
+                                                 frame["target"], sample_weight=frame["weight"])
+    FFNNClassifier(solver=solver, max_iter=2).fit(mapped, frozen_y).predict(pl.DataFrame(X))
+    FFNNClassifier(solver=solver, max_iter=2).fit(pl.DataFrame(X), pl.Series(y))
+"""

@@ -1,6 +1,6 @@
 """Every training option's results as bytes, through the public API only.
 
-    python tests/result_matrix.py OUT.npz
+    python tests/result_matrix.py OUT.npz [COMPILED.txt]
 
 Run by ``tests/test_previous_code.py`` with this checkout and with the code
 before the compiled core's redesign (an older commit on sys.path), so it may
@@ -111,4 +111,19 @@ def results():
 
 
 if __name__ == "__main__":
+    from numba.core import event
+
+    compiled = []  # numba fires "numba:compile" on each cache miss
+
+    class _Count(event.Listener):
+        def on_start(self, ev):
+            compiled.append(ev.data["dispatcher"].py_func.__qualname__)
+
+        def on_end(self, ev):
+            pass
+
+    event.register("numba:compile", _Count())
     np.savez(sys.argv[1], **results())
+    if len(sys.argv) > 2:  # where to write the names of the functions compiled
+        with open(sys.argv[2], "w") as file:
+            file.write("\n".join(compiled))

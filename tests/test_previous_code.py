@@ -28,14 +28,19 @@ def _has_before():
     return shutil.which("git") is not None and _git("cat-file", "-e", BEFORE).returncode == 0
 
 
-def _results(tmp_path, name, source, env=None):
-    out = tmp_path / f"{name}.npz"
+def _results(tmp_path, name, source, env=None, compiled=None):
+    """The matrix's arrays from ``source`` in a fresh process with an empty
+    cache folder; the names of the functions it compiled appended to ``compiled``."""
+    out, names = tmp_path / f"{name}.npz", tmp_path / f"{name}.txt"
     full_env = dict(os.environ, PYTHONPATH=str(source), NUMBA_CACHE_DIR=str(tmp_path / name),
                     **(env or {}))  # fmt: skip
-    result = subprocess.run([sys.executable, str(ROOT / "tests" / "result_matrix.py"), str(out)],
+    script = str(ROOT / "tests" / "result_matrix.py")
+    result = subprocess.run([sys.executable, script, str(out), str(names)],
                             env=full_env, cwd=tmp_path, capture_output=True, text=True,
                             timeout=1800)  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
+    if compiled is not None:
+        compiled.extend(names.read_text().split())
     with np.load(out) as data:
         return {key: data[key] for key in data.files}
 
@@ -47,17 +52,39 @@ def _assert_same_bytes(expected, got):
     assert not different, different
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not _has_before(), reason=f"needs git and commit {BEFORE} in this checkout")
-def test_every_option_trains_to_the_bytes_of_the_code_before_the_redesign(tmp_path):
+needs_before = pytest.mark.skipif(
+    not _has_before(), reason=f"needs git and commit {BEFORE} in this checkout"
+)
+
+
+@pytest.fixture(scope="module")
+def expected(tmp_path_factory):
+    """The matrix's arrays from the code of ``BEFORE``."""
+    tmp_path = tmp_path_factory.mktemp("before")
     before = tmp_path / "before"
     before.mkdir()
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", BEFORE, "fastffnn"],
                              capture_output=True, check=True).stdout  # fmt: skip
     subprocess.run(["tar", "-x", "-C", str(before)], input=archive, check=True)
-    expected = _results(tmp_path, "before", before)
+    return _results(tmp_path, "before", before)
+
+
+@pytest.mark.slow
+@needs_before
+def test_every_option_trains_to_the_bytes_of_the_code_before_the_redesign(tmp_path, expected):
     now = _results(tmp_path, "now", ROOT)
     assert len(now) > 400
     _assert_same_bytes(expected, now)
     threads = {"NUMBA_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2"}
     _assert_same_bytes(expected, _results(tmp_path, "one thread", ROOT, threads))
+
+
+@pytest.mark.slow
+@needs_before
+def test_the_installed_wheel_trains_to_those_bytes_without_compiling(tmp_path, expected,
+                                                                     unpacked_wheel):  # fmt: skip
+    """The wheel's shipped machine code (x86-64-v3) gives every option's bytes
+    of the code before the redesign compiled for this CPU, and compiles nothing."""
+    compiled = []
+    _assert_same_bytes(expected, _results(tmp_path, "wheel", unpacked_wheel, compiled=compiled))
+    assert compiled == []
