@@ -260,3 +260,19 @@ def test_a_wheel_built_from_the_sdist_is_pure_python_and_compiles_on_first_use(t
     assert built.name.endswith("-py3-none-any.whl"), built.name
     with zipfile.ZipFile(built) as archive:
         assert not [name for name in archive.namelist() if "_machine_code" in name]
+
+
+def test_a_damaged_file_in_the_writable_cache_is_compiled_around_and_rewritten(tmp_path):
+    """A truncated epoch in numba's cache folder used to make every fit raise
+    an UnpicklingError until deleted by hand."""
+    checkout = Path(fastffnn.__file__).parent.parent
+    cache = tmp_path / "cache"
+    first, _ = _fit(checkout, cache)
+    assert "train_epoch" in first["compiled"]
+    _damaged_files(next(cache.glob("fastffnn_*")))
+    second, stderr = _fit(checkout, cache)
+    assert "train_epoch" in second["compiled"] and second["results"] == first["results"]
+    assert stderr.count("is damaged") == 1, stderr[-3000:]
+    third, stderr = _fit(checkout, cache)
+    assert third["compiled"] == [] and third["results"] == first["results"]
+    assert "is damaged" not in stderr
