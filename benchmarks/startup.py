@@ -1,6 +1,6 @@
 """Start-up time against MLPClassifier, each in fresh processes, in one run.
 
-    python benchmarks/startup.py [--repeats 3] [--no-compile-command]
+    python benchmarks/startup.py [--repeats 3] [--no-compile-command] [--wheel WHEEL]
 
 Every row is the wall clock of a whole fresh interpreter (median of
 ``--repeats``): scikit-learn's MLPClassifier importing and fitting digits for
@@ -8,7 +8,12 @@ Every row is the wall clock of a whole fresh interpreter (median of
 an empty numba cache (in a temporary NUMBA_CACHE_DIR, so the project's own
 cache is left alone), then its first float32 fit on top of that cache, then
 with everything cached; importing fastffnn alone; and ``python -m fastffnn
-compile`` into an empty cache. Ratios are against the peer's median.
+compile`` into an empty cache. With ``--wheel``, each repeat also installs
+that wheel into a new virtual environment (not timed) and times, there, the
+peer again, fastffnn's first float64 fit, then its first float32, sparse and
+L-BFGS fits (each a fresh process; the wheel's machine code, nothing
+compiled). Ratios are against the peer's median (the venv's own peer for the
+wheel's rows).
 """
 
 import argparse
@@ -26,20 +31,30 @@ from sklearn.datasets import load_digits
 from {module} import {estimator}
 X, y = load_digits(return_X_y=True)
 X = (X / 16.0).astype("{dtype}")
-model = {estimator}(max_iter=10, random_state=0).fit(X, y)
+{prepare}
+model = {estimator}(max_iter=10, random_state=0{options}).fit(X, y)
 model.predict_proba(X[:5])
 """
 
-MLP_FIT = FIT.format(module="sklearn.neural_network", estimator="MLPClassifier", dtype="float64")
-FIRST_FIT = FIT.format(module="fastffnn", estimator="FFNNClassifier", dtype="float64")
-FIRST_FIT_FLOAT32 = FIT.format(module="fastffnn", estimator="FFNNClassifier", dtype="float32")
+
+def fit_code(module="fastffnn", estimator="FFNNClassifier", dtype="float64", prepare="",
+             options=""):  # fmt: skip
+    return FIT.format(module=module, estimator=estimator, dtype=dtype, prepare=prepare,
+                      options=options)  # fmt: skip
+
+
+MLP_FIT = fit_code("sklearn.neural_network", "MLPClassifier")
+FIRST_FIT = fit_code()
+FIRST_FIT_FLOAT32 = fit_code(dtype="float32")
+FIRST_FIT_SPARSE = fit_code(prepare="import scipy.sparse; X = scipy.sparse.csr_matrix(X)")
+FIRST_FIT_LBFGS = fit_code(options=', solver="lbfgs"')
 IMPORT = "import fastffnn"
 
 
-def wall_seconds(code=None, env=None, command=None):
+def wall_seconds(code=None, env=None, command=None, cwd=None):
     """Seconds a fresh interpreter takes to run ``code`` (or ``command``)."""
     start = time.perf_counter()
-    subprocess.run(command or [sys.executable, "-c", code], check=True, env=env,
+    subprocess.run(command or [sys.executable, "-c", code], check=True, env=env, cwd=cwd,
                    stdout=subprocess.DEVNULL)  # fmt: skip
     return time.perf_counter() - start
 
@@ -69,17 +84,49 @@ def measure(repeats, compile_command=True):
     return rows
 
 
+def measure_wheel(wheel, repeats):
+    """{row name: [seconds]} in a new venv per repeat, with ``wheel`` installed."""
+    rows = {}
+    names = [("MLPClassifier in the venv: import + fit", MLP_FIT),
+             ("wheel, fresh venv: import + first float64 fit", FIRST_FIT),
+             ("wheel: then its first float32 fit", FIRST_FIT_FLOAT32),
+             ("wheel: then its first sparse fit", FIRST_FIT_SPARSE),
+             ("wheel: then its first lbfgs fit", FIRST_FIT_LBFGS)]  # fmt: skip
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as folder:
+            venv = os.path.join(folder, "venv")
+            subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True)
+            python = os.path.join(venv, "bin", "python")
+            subprocess.run([sys.executable, "-m", "pip", "--python", python, "install", "-q",
+                            wheel], check=True)  # fmt: skip
+            env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+            env["XDG_CACHE_HOME"] = os.path.join(folder, "user-cache")
+            for name, code in names:
+                rows.setdefault(name, []).append(
+                    wall_seconds(env=env, command=[python, "-c", code], cwd=folder)
+                )
+    return rows
+
+
+def report(rows, peer_row):
+    peer = statistics.median(rows[peer_row])
+    for name, times in rows.items():
+        median = statistics.median(times)
+        runs = ", ".join(f"{t:.2f}" for t in times)
+        print(f"{name:<46} {median:7.2f} s  {median / peer:5.2f}x MLPClassifier  (runs: {runs})")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-compile-command", action="store_true")
+    parser.add_argument("--wheel", help="also time this wheel installed in new venvs")
     args = parser.parse_args()
+    if args.wheel:
+        report(measure_wheel(os.path.abspath(args.wheel), args.repeats),
+               "MLPClassifier in the venv: import + fit")  # fmt: skip
     rows = measure(args.repeats, compile_command=not args.no_compile_command)
-    peer = statistics.median(rows["MLPClassifier: import + fit"])
-    for name, times in rows.items():
-        median = statistics.median(times)
-        runs = ", ".join(f"{t:.2f}" for t in times)
-        print(f"{name:<42} {median:7.2f} s  {median / peer:5.2f}x MLPClassifier  (runs: {runs})")
+    report(rows, "MLPClassifier: import + fit")
 
 
 if __name__ == "__main__":

@@ -200,7 +200,12 @@ try:
                 self._shipped = (CheckedCacheFile(folder, base, stamp), shipped)
 
         def load_overload(self, sig, target_context):
-            target_context.refresh()
+            # numba's cache calls target_context.refresh() here, which loads
+            # every lowering registry (0.3 s of a first fit) that machine code
+            # loaded from disk does not use (a compilation refreshes the
+            # context itself). Loaded code does need the symbols that refresh
+            # registers: the runtime's (NRT_*) and the hash secret's.
+            _runtime_symbols(target_context)
             if not self._enabled:
                 return None
             codegen = target_context.codegen()
@@ -227,6 +232,12 @@ try:
             except OSError:  # e.g. a read-only NUMBA_CACHE_DIR: run uncached
                 return
             self._cache_file.save(self._index_key(sig, data.codegen), self._impl.reduce(data))
+
+    def _runtime_symbols(target_context):
+        from numba.core.runtime import rtsys
+        from numba.cpython import hashing  # noqa: F401  (adds _Py_HashSecret_* on import)
+
+        rtsys.initialize(target_context)
 
     AVAILABLE = True
 except (ImportError, AttributeError):  # pragma: no cover  (a numba whose internals moved)

@@ -2,7 +2,7 @@
 
 ``python -m build --wheel`` (``setup.py``) runs the workload of ``python -m
 fastffnn compile`` with numba targeting a CPU *level* rather than the build
-machine (:data:`LEVELS`: x86-64-v3 on x86-64, numba's ``generic`` elsewhere)
+machine (:func:`level`: x86-64-v3 on x86-64, numba's ``generic`` elsewhere)
 and writes the cache into the package, in a folder named by everything the
 code depends on (:func:`folder_name`: numba's version, the CPython minor,
 NumPy's major version, the level), with a manifest.
@@ -32,34 +32,46 @@ SHIPPED_DIR = os.path.join(PACKAGE_DIR, "_machine_code")
 BUILD_ENV = "FASTFFNN_BUILD_MACHINE_CODE"
 
 # LLVM's feature names (llvmlite.binding.get_host_cpu_features) of the
-# x86-64 micro-architecture levels, v1 to v3 (the x86-64 psABI).
-_X86_64_V3 = (
-    "64bit cmov cx8 fxsr mmx sse sse2 "  # v1
-    "cx16 popcnt sahf sse3 sse4.1 sse4.2 ssse3 "  # v2
-    "avx avx2 bmi bmi2 f16c fma lzcnt movbe xsave"  # v3
-).split()
+# x86-64 micro-architecture levels (the x86-64 psABI), each adding to the one before.
+_X86_64_V1 = "64bit cmov cx8 fxsr mmx sse sse2".split()
+_X86_64_V2 = _X86_64_V1 + "cx16 popcnt sahf sse3 sse4.1 sse4.2 ssse3".split()
+_X86_64_V3 = _X86_64_V2 + "avx avx2 bmi bmi2 f16c fma lzcnt movbe xsave".split()
+_X86_64_V4 = _X86_64_V3 + "avx512f avx512bw avx512cd avx512dq avx512vl".split()
 
-#: Machine (``platform.machine()``) -> (numba CPU name, features it requires).
-#: Other machines get numba's "generic" CPU, which requires none.
+#: CPU levels a wheel can be built for: numba CPU name -> features it requires.
 LEVELS = {
-    "x86_64": ("x86-64-v3", _X86_64_V3),
-    "AMD64": ("x86-64-v3", _X86_64_V3),
+    "x86-64-v2": _X86_64_V2,
+    "x86-64-v3": _X86_64_V3,
+    "x86-64-v4": _X86_64_V4,
+    "generic": [],  # numba's portable CPU, for machines other than x86-64
 }
-GENERIC = ("generic", [])
+
+#: Chooses the level a wheel is built for (default: :func:`level`).
+LEVEL_ENV = "FASTFFNN_CPU_LEVEL"
 
 
 def level():
-    """(CPU name, required features) the wheel's code is built for on this machine."""
-    return LEVELS.get(platform.machine(), GENERIC)
+    """(CPU name, required features) a wheel built here targets: ``FASTFFNN_CPU_LEVEL``,
+    else x86-64-v3 on x86-64 and numba's ``generic`` CPU elsewhere."""
+    default = "x86-64-v3" if platform.machine() in ("x86_64", "AMD64") else "generic"
+    name = os.environ.get(LEVEL_ENV) or default
+    if name not in LEVELS:
+        raise ValueError(f"{LEVEL_ENV}={name!r}: choose one of {sorted(LEVELS)}")
+    return name, LEVELS[name]
 
 
-def folder_name(cpu_name):
-    """The shipped folder's name: what numba's cached code depends on."""
+def _prefix():
+    """What every shipped folder usable by this process starts with."""
     import numba
 
     python = f"cp{sys.version_info[0]}{sys.version_info[1]}"
     numpy_major = np.__version__.split(".")[0]
-    return f"numba-{numba.__version__}_{python}_numpy-{numpy_major}_{cpu_name}"
+    return f"numba-{numba.__version__}_{python}_numpy-{numpy_major}_"
+
+
+def folder_name(cpu_name):
+    """The shipped folder's name: what numba's cached code depends on."""
+    return _prefix() + cpu_name
 
 
 def host_features():
@@ -91,20 +103,33 @@ def _read_manifest(folder):
 
 @functools.cache
 def tier():
-    """The shipped tier, or None where there is none or this process may not use it."""
+    """The shipped tier usable here (the level with the most features, where a
+    wheel ships several), or None where there is none or this process may not use it."""
     if os.environ.get("FASTFFNN_SHIPPED_CODE", "1") == "0" or os.environ.get(BUILD_ENV):
         return None
-    cpu_name, _ = level()
-    folder = os.path.join(SHIPPED_DIR, folder_name(cpu_name))
-    manifest = _read_manifest(folder)
-    if manifest is None:
+    try:
+        names = sorted(os.listdir(SHIPPED_DIR))
+    except OSError:
         return None
-    if manifest.get("package_stamp") != package_stamp():  # edited sources
+    usable = []
+    host = None
+    for name in names:
+        if not name.startswith(_prefix()):  # another numba, CPython or NumPy
+            continue
+        folder = os.path.join(SHIPPED_DIR, name)
+        manifest = _read_manifest(folder)
+        if manifest is None or folder_name(manifest.get("cpu_name", "")) != name:
+            continue
+        if manifest.get("package_stamp") != package_stamp():  # edited sources
+            continue
+        host = host_features() if host is None else host
+        features = manifest.get("cpu_features")
+        if not isinstance(features, list) or not set(features) <= host:
+            continue  # this CPU lacks a feature the code uses
+        usable.append((len(features), folder, manifest))
+    if not usable:
         return None
-    if not set(manifest.get("cpu_features", ["unknown"])) <= host_features():
-        return None  # this CPU lacks a feature the code uses
-    if manifest.get("cpu_name") != cpu_name:
-        return None
+    _, folder, manifest = max(usable, key=lambda entry: entry[0])
     return Tier(folder, manifest)
 
 
