@@ -210,7 +210,7 @@ import warnings
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     import fastffnn._jit
-print(fastffnn._jit.JIT_OPTIONS["cache"], any("NUMBA_CACHE_LOCATOR_CLASSES" in str(w.message)
+print(fastffnn._jit.CACHE, any("NUMBA_CACHE_LOCATOR_CLASSES" in str(w.message)
                                               for w in caught))
 """,
         env={"NUMBA_CACHE_LOCATOR_CLASSES": "UserWideCacheLocator"},

@@ -122,8 +122,8 @@ def _edited_source(folder):
 
 
 def _damaged_files(folder):
-    (epoch_code,) = folder.glob("training.train_epoch-*.1.nbc")
-    epoch_code.write_bytes(epoch_code.read_bytes()[:1000])  # truncated
+    for epoch_code in folder.glob("training.train_epoch-*.nbc"):
+        epoch_code.write_bytes(epoch_code.read_bytes()[:1000])  # truncated
     (chunk_index,) = folder.glob("training.train_chunk-*.nbi")
     data = bytearray(chunk_index.read_bytes())
     data[-20] ^= 0xFF  # one byte changed
