@@ -1,6 +1,6 @@
 """Start-up time against MLPClassifier, each in fresh processes, in one run.
 
-    python benchmarks/startup.py [--repeats 3] [--no-compile-command] [--wheel WHEEL]
+    python benchmarks/startup.py [--repeats 3] [--no-compile-command] [--wheel WHEEL [--only-wheel]]
 
 Every row is the wall clock of a whole fresh interpreter (median of
 ``--repeats``): scikit-learn's MLPClassifier importing and fitting digits for
@@ -121,12 +121,14 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-compile-command", action="store_true")
     parser.add_argument("--wheel", help="also time this wheel installed in new venvs")
+    parser.add_argument("--only-wheel", action="store_true", help="only the wheel's rows")
     args = parser.parse_args()
     if args.wheel:
         report(measure_wheel(os.path.abspath(args.wheel), args.repeats),
                "MLPClassifier in the venv: import + fit")  # fmt: skip
-    rows = measure(args.repeats, compile_command=not args.no_compile_command)
-    report(rows, "MLPClassifier: import + fit")
+    if not args.only_wheel:
+        rows = measure(args.repeats, compile_command=not args.no_compile_command)
+        report(rows, "MLPClassifier: import + fit")
 
 
 if __name__ == "__main__":

@@ -90,6 +90,8 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "remove_config_comments": True,
     "show_memory": False,
+    # its timing pages load jQuery and DataTables from CDNs: the site must work offline
+    "write_computation_times": False,
     "abort_on_example_error": True,
     "only_warn_on_example_error": False,
 }

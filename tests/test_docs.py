@@ -11,6 +11,7 @@ run everywhere.
 import importlib
 import inspect
 import re
+import shutil
 import subprocess
 import sys
 import zlib
@@ -92,7 +93,8 @@ def test_readme_docs_command_is_what_ci_runs():
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert DOCS_COMMAND in ci
     # the slow tests (this file's build) run after the docs extra is installed
-    assert ci.index(DOCS_COMMAND) < ci.index("FASTFFNN_SLOW=1 python -m pytest -m slow")
+    (slow,) = [i for i, line in enumerate(ci) if line.endswith("python -m pytest -m slow")]
+    assert ci.index(DOCS_COMMAND) < slow
 
 
 def test_api_page_lists_every_public_name():
@@ -218,3 +220,54 @@ def test_math_renderer_is_served_by_the_site_itself(built):
     for src in scripts:
         served = (html / src.split("?")[0]).resolve()
         assert served.is_file() and served.stat().st_size > 100_000, src
+
+
+@pytest.mark.slow
+def test_no_page_loads_a_script_or_stylesheet_from_the_network(built):
+    """Every page works offline: scripts, stylesheets, fonts and images come
+    from the built site (links to other sites are only links)."""
+    result, html = built
+    assert result.returncode == 0
+    loads = re.compile(r'<(?:script|img|link|iframe|source)\b[^>]*?\b(?:src|href)="([^"]*)"', re.I)
+    tags = re.compile(r"<(?:script|img|iframe|source)\b[^>]*>|<link\b[^>]*>", re.I)
+    remote = []
+    for page in html.rglob("*.html"):
+        for tag in tags.finditer(page.read_text()):
+            text = tag.group(0)
+            if text.lower().startswith("<link") and not re.search(
+                r'rel="[^"]*(stylesheet|preload|icon|modulepreload)', text, re.I
+            ):
+                continue  # rel="canonical", "next", ...: not loaded
+            match = loads.search(text)
+            if match and match.group(1).startswith(("http:", "https:", "//")):
+                remote.append((page.name, match.group(1)))
+    for sheet in html.rglob("*.css"):
+        for url in re.findall(r"url\(\s*['\"]?((?:https?:)?//[^)'\"]+)", sheet.read_text()):
+            remote.append((sheet.name, url))
+    assert not remote, remote[:10]
+
+
+def _chromium():
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_chromium() is None, reason="needs Chromium (Debian's chromium; .ci/run "
+                    "installs it)")  # fmt: skip
+def test_math_page_renders_in_a_headless_browser_without_network(built, tmp_path):
+    """Chromium opens the built math page from disk, with no network; once
+    MathJax has run, no equation is left as raw TeX."""
+    result, html = built
+    assert result.returncode == 0
+    command = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+               "--no-first-run", "--disable-background-networking", "--disable-component-update",
+               "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
+               "--proxy-server=127.0.0.1:9", "--virtual-time-budget=20000", "--dump-dom",
+               (html / "math.html").as_uri()]  # fmt: skip
+    out = subprocess.run(command, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-2000:]
+    dom = out.stdout
+    assert dom.count("<mjx-container") > 50, dom[:2000]
+    text = re.sub(r"<(script|style)\b.*?</\1>", "", dom, flags=re.S | re.I)
+    text = re.sub(r"<[^>]+>", "", text)
+    assert "\\[" not in text and "\\(" not in text and "\\tag{" not in text
