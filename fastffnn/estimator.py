@@ -20,7 +20,8 @@ does:
 - ``_stratify(Y, y)``: the early-stopping split's strata, or None;
 - ``_target_weights(s, y, dtype)``: per-example weights from the targets
   (class weights), multiplied into ``sample_weight``;
-- ``_huber_delta()``: Huber's threshold (C7), 0 for the other costs.
+- ``_cost_parameter()``: the cost's parameter (Huber's threshold C7, the
+  pinball loss's level C9), 0 for the others.
 
 Every number is computed in compiled code (``fastffnn.training``,
 ``fastffnn.prediction``).
@@ -289,9 +290,9 @@ class BaseFFNN(TrainingDriver, Validation, BaseEstimator):
             params = self._initial_parameters(sizes, hidden_activations,
                                               check_random_state(self.random_state),
                                               X.dtype.type)  # fmt: skip
-        return X, Y, s, params, sizes, codes, self._huber_delta(), float(self.alpha), dropout
+        return X, Y, s, params, sizes, codes, self._cost_parameter(), float(self.alpha), dropout
 
-    def _huber_delta(self):
+    def _cost_parameter(self):
         return 0.0
 
     def _target_weights(self, s, y, dtype):
@@ -385,7 +386,7 @@ class BaseFFNN(TrainingDriver, Validation, BaseEstimator):
             or self._network_arrays[0] is not self._sizes
             or self._network_arrays[1] is not self._codes
         ):
-            cached = boundary.network(params, self._sizes, self._codes, self._huber_delta())
+            cached = boundary.network(params, self._sizes, self._codes, self._cost_parameter())
             self._network_cache, self._network_arrays = cached, (self._sizes, self._codes)
         return cached
 

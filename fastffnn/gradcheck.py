@@ -4,7 +4,7 @@ and against forward-mode directional derivatives.
 :func:`check_gradients` takes the training cost of an :class:`FFNNClassifier`
 or :class:`FFNNRegressor` on ``(X, y, sample_weight)`` exactly as ``fit``
 defines it (the cost of the output the targets or ``loss`` select, C1-C3 or
-C5-C7, the L2 penalty R1 with the estimator's ``alpha``, sample and class
+C5-C9, the L2 penalty R1 with the estimator's ``alpha``, sample and class
 weights R2) and checks its gradient three ways, everything in float64:
 
 1. **backpropagation** (B1-B4 seeded with the fused seed, through

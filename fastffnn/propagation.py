@@ -1,5 +1,5 @@
 """Forward propagation (F1-F2, with D1) and backpropagation (B1-B4 seeded
-with the fused seeds C4, C5-C7) through a whole network, and the cost whose
+with the fused seeds C4, C5-C9) through a whole network, and the cost whose
 gradient training follows (F3 with R1).
 
 The passes are serial: training runs them on chunks of examples, one thread
@@ -160,7 +160,7 @@ def objective(A, Y, s, network, alpha):
 
 @internal
 def backward(A0, Y, s, weight_total, network, activations, deltas, capacity, grads, rates):
-    """B1-B4 seeded with the cost's fused seed (C4, C5-C7; without R1), with
+    """B1-B4 seeded with the cost's fused seed (C4, C5-C9; without R1), with
     D1's masks (``forward`` left them in ``deltas``' second slots); fills ``grads``.
 
     A0: (n^[0], m); Y: (n^[L], m); s: (m,); ``weight_total`` is ``sum s`` of the

@@ -102,6 +102,8 @@ _COSTS = [
     Cost("squared_error", 2, "C5", "identity", None, "regression"),
     Cost("poisson", 3, "C6", "exp", None, "regression"),
     Cost("huber", 4, "C7", "identity", "huber_delta", "regression"),
+    Cost("absolute_error", 5, "C8", "identity", None, "regression"),
+    Cost("quantile", 6, "C9", "identity", "quantile", "regression"),
 ]
 #: name -> Cost.
 COSTS = {c.name: c for c in _COSTS}

@@ -2,8 +2,9 @@
 
 What concerns regression losses: the targets as a float matrix, the output
 layer and cost each ``loss`` selects (identity with half squared error C5,
-exp with half Poisson deviance C6, identity with Huber C7), R² for early
-stopping and ``score``. Everything else is ``fastffnn.estimator.BaseFFNN``.
+exp with half Poisson deviance C6, identity with Huber C7, absolute error C8
+or the pinball loss C9), R² for early stopping and ``score``. Everything
+else is ``fastffnn.estimator.BaseFFNN``.
 """
 
 from numbers import Real
@@ -25,16 +26,21 @@ class FFNNRegressor(RegressorMixin, BaseFFNN):
 
     A drop-in replacement for :class:`sklearn.neural_network.MLPRegressor`:
     same parameters, defaults and fitted attributes, with whole training
-    epochs in compiled code, and a Huber loss besides.
+    epochs in compiled code, and Huber, absolute-error and quantile losses
+    besides.
 
     Parameters
     ----------
-    loss : {"squared_error", "poisson", "huber"}, default="squared_error"
-        The cost (MATH.md C5-C7). "squared_error": half the squared error,
-        identity output. "poisson": half the Poisson deviance with a log
-        link, output ``exp(z)``; y must be non-negative. "huber": squared
+    loss : {"squared_error", "poisson", "huber", "absolute_error", "quantile"}, \
+default="squared_error"
+        The cost (C5-C9 of the math page). "squared_error": half the squared
+        error, identity output. "poisson": half the Poisson deviance with a
+        log link, output ``exp(z)``; y must be non-negative. "huber": squared
         for residuals up to ``huber_delta``, linear beyond (robust to
-        outliers in y), identity output.
+        outliers in y), identity output. "absolute_error": the mean absolute
+        error (predicts the conditional median), identity output.
+        "quantile": the pinball loss at level ``quantile`` (predicts that
+        conditional quantile), identity output.
     {shared parameters}
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data, stop when its R² stops
@@ -46,6 +52,11 @@ class FFNNRegressor(RegressorMixin, BaseFFNN):
         residuals within one standard deviation count as squared error,
         outliers beyond it only linearly. Not ``epsilon``, which is Adam's
         here as in MLPRegressor.
+    quantile : float in (0, 1), default=None
+        The level of ``loss="quantile"`` (required with it; ignored by the
+        other losses), as HistGradientBoostingRegressor's ``quantile``: 0.9
+        fits the conditional 90th percentile, under which about 90% of
+        targets fall.
     Attributes
     ----------
     coefs_ : list of ndarray of shape (fan_in, fan_out)
@@ -82,6 +93,7 @@ class FFNNRegressor(RegressorMixin, BaseFFNN):
         **BaseFFNN._parameter_constraints,
         "loss": [StrOptions(set(registry.REGRESSION_LOSSES))],
         "huber_delta": [Interval(Real, 0, None, closed="neither")],
+        "quantile": [Interval(Real, 0, 1, closed="neither"), None],
     }
 
     _numeric_targets = True
@@ -114,6 +126,7 @@ class FFNNRegressor(RegressorMixin, BaseFFNN):
         n_iter_no_change=10,
         max_fun=15000,
         huber_delta=1.0,
+        quantile=None,
         dtype=None,
         dropout=0.0,
         weight_decay=0.0,
@@ -131,6 +144,7 @@ class FFNNRegressor(RegressorMixin, BaseFFNN):
         )  # fmt: skip
         self.loss = loss
         self.huber_delta = huber_delta
+        self.quantile = quantile
 
     @available_if(check_stochastic)
     @_fit_context(prefer_skip_nested_validation=True)
@@ -147,9 +161,10 @@ class FFNNRegressor(RegressorMixin, BaseFFNN):
         cost = registry.REGRESSION_LOSSES[self.loss]
         return cost.output, registry.ACTIVATIONS[cost.output].code, cost.code
 
-    def _huber_delta(self):
+    def _cost_parameter(self):
         cost = registry.REGRESSION_LOSSES[self.loss]
-        return float(getattr(self, cost.parameter)) if cost.parameter else 0.0
+        value = getattr(self, cost.parameter) if cost.parameter else None
+        return 0.0 if value is None else float(value)
 
     def _validation_score(self, X_val, y_val, s_val):
         predictions = self._predictions(X_val, check_finite=False)
@@ -168,6 +183,9 @@ class FFNNRegressor(RegressorMixin, BaseFFNN):
         if not np.isfinite(Y).all():
             raise ValueError("y contains values that are too large for "
                              f"{np.dtype(dtype).name}.")  # fmt: skip
+        if self.loss == "quantile" and self.quantile is None:
+            raise ValueError("loss='quantile' needs the level to fit: quantile=<a number "
+                             "strictly between 0 and 1>, such as 0.9.")  # fmt: skip
         if self.loss == "poisson" and (Y < 0).any():
             raise ValueError("Some value(s) of y are negative which is not allowed for Poisson "
                              "regression.")  # fmt: skip

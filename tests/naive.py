@@ -315,6 +315,36 @@ def huber_seed(A, Y, s=None, delta=HUBER_DELTA):
     return (s / s.sum()) * np.clip(A - Y, -delta, delta)
 
 
+def absolute_error(A, Y, s=None):
+    """C8 with R2: J = (1 / sum_i s_i) sum_i s_i sum_j |a_ji - y_ji|."""
+    s = _weights(s, A.shape[1])
+    return (s * np.abs(A - Y).sum(axis=0)).sum() / s.sum()
+
+
+def absolute_error_seed(A, Y, s=None):
+    """Seed of C8 with R2: dA = (s_i / sum_i s_i) sign(A - Y), sign(0) = 1."""
+    s = _weights(s, A.shape[1])
+    return (s / s.sum()) * np.where(A >= Y, 1.0, -1.0)
+
+
+#: The pinball loss's level wherever the reference evaluates C9 without being told one.
+QUANTILE = 0.8
+
+
+def pinball(A, Y, s=None, tau=QUANTILE):
+    """C9 with R2, r = a - y: rho(r) = max((1 - tau) r, -tau r);
+    J = (1 / sum_i s_i) sum_i s_i sum_j rho(r_ji)."""
+    s = _weights(s, A.shape[1])
+    r = A - Y
+    return (s * np.maximum((1 - tau) * r, -tau * r).sum(axis=0)).sum() / s.sum()
+
+
+def pinball_seed(A, Y, s=None, tau=QUANTILE):
+    """Seed of C9 with R2: dA = (s_i / sum_i s_i) ([A >= Y] - tau)."""
+    s = _weights(s, A.shape[1])
+    return (s / s.sum()) * (np.where(A >= Y, 1.0, 0.0) - tau)
+
+
 #: Cost -> (J, its general seed dA^[L]). The classification costs are named by their
 #: output activation: sigmoid -> C1/C3, softmax -> C2.
 COSTS = {
@@ -323,6 +353,8 @@ COSTS = {
     "squared_error": (half_squared_error, half_squared_error_seed),
     "poisson": (poisson_deviance, poisson_deviance_seed),
     "huber": (huber, huber_seed),
+    "absolute_error": (absolute_error, absolute_error_seed),
+    "quantile": (pinball, pinball_seed),
 }
 
 

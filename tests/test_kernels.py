@@ -19,6 +19,7 @@ from fastffnn import boundary, network, prediction, propagation, solvers, traini
 from fastffnn.bundles import Batch, Buffers, Dropout, Hyperparameters, Regularization, Step
 from fastffnn.kernels import activations, costs, linear, optimizers
 from fastffnn.kernels import dropout as dropout_kernels
+from fastffnn.registry import REGRESSION_LOSSES
 
 DTYPES = [np.float32, np.float64]
 
@@ -72,6 +73,8 @@ OUTPUTS = {
     "C5": ("identity", 2, "real", "squared_error"),
     "C6": ("exp", 2, "counts", "poisson"),
     "C7": ("identity", 2, "real", "huber"),
+    "C8": ("identity", 2, "real", "absolute_error"),
+    "C9": ("identity", 2, "real", "quantile"),
 }
 
 #: Cost name -> cost code (the classification costs named by their output activation).
@@ -80,6 +83,13 @@ COST_CODES = {
     "softmax": costs.SOFTMAX_LOSS,
     **costs.REGRESSION_LOSSES,
 }
+
+#: The parameter each cost is evaluated with (naive.py's defaults), 0 for those without.
+COST_PARAMETERS = {"huber": naive.HUBER_DELTA, "quantile": naive.QUANTILE}
+
+
+def cost_parameter(cost):
+    return COST_PARAMETERS.get(cost, 0.0)
 
 
 # --------------------------------------------------------------------------------------
@@ -319,7 +329,7 @@ def cost_inputs(rng, output, shape, dtype, weighted):
         A, Y = naive.softmax(Z), targets(rng, "onehot", n, m, dtype)
     elif output == "poisson":
         A, Y = naive.exp(Z / 3), targets(rng, "counts", n, m, dtype)
-    elif output in ("squared_error", "huber"):
+    elif output in ("squared_error", "huber", "absolute_error", "quantile"):
         A, Y = Z, targets(rng, "real", n, m, dtype)
     else:
         A, Y = naive.sigmoid(Z), targets(rng, "binary", n, m, dtype)
@@ -363,14 +373,15 @@ def test_costs_and_seeds(dtype, shape, output, weighted):
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "R2"])
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
-@pytest.mark.parametrize("cost", ["squared_error", "poisson", "huber"])
+@pytest.mark.parametrize("cost", list(REGRESSION_LOSSES))
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_regression_costs_and_seeds(dtype, cost, shape, weighted):
-    """C5-C7 (data_cost, as scikit-learn reports them), their general seeds and their
+    """C5-C9 (data_cost, as scikit-learn reports them), their general seeds and their
     fused seeds (output_seed) against naive.py."""
     rng = np.random.default_rng(5)
     A, Y, s = cost_inputs(rng, cost, shape, dtype, weighted)
-    code, delta = COST_CODES[cost], dtype(naive.HUBER_DELTA)
+    code = COST_CODES[cost]
+    delta = dtype(cost_parameter(cost))
     cost_ref, seed_ref = naive.COSTS[cost]
     J = data_cost_as_trained(A, Y, s, code, delta)
     assert return_dtype(data_cost_as_trained, A, Y, s, code, delta) == dtype
@@ -384,7 +395,7 @@ def test_regression_costs_and_seeds(dtype, cost, shape, weighted):
 
     dZ = np.full(shape, np.nan, dtype=dtype, order="F")
     costs.output_seed(A, Y, s, s.sum(), code, delta, dZ)
-    activation = OUTPUTS[{"squared_error": "C5", "poisson": "C6", "huber": "C7"}[cost]][0]
+    activation = OUTPUTS[REGRESSION_LOSSES[cost].equation][0]
     Z = np.log(f64(A)) if activation == "exp" else f64(A)
     expected = naive.ACTIVATIONS[activation][1](Z, seed_ref(f64(A), f64(Y), f64(s)))
     assert_close(dZ, expected, dtype)
@@ -417,9 +428,9 @@ def test_general_seeds_agree_with_fused_seed(output, m, weighted):
     A = np.empty_like(Z)
     forward(Z, A)
     dA, dZ_general, dZ_fused = (np.empty_like(Z) for _ in range(3))
-    costs.general_seed(A, Y, s, COST_CODES[cost], naive.HUBER_DELTA, dA)
+    costs.general_seed(A, Y, s, COST_CODES[cost], cost_parameter(cost), dA)
     backward(A, dA, dZ_general)
-    costs.output_seed(A, Y, s, s.sum(), COST_CODES[cost], naive.HUBER_DELTA, dZ_fused)
+    costs.output_seed(A, Y, s, s.sum(), COST_CODES[cost], cost_parameter(cost), dZ_fused)
     scale = np.max(np.abs(dZ_fused))
     np.testing.assert_allclose(dZ_general, dZ_fused, rtol=1e-12, atol=1e-12 * scale)
 
@@ -545,7 +556,7 @@ def make_network(seed, n_hidden, hidden, output, dtype, m=6, n_in=3, weighted=Fa
             [activations.ACTIVATION_CODES[n] for n in names] + [COST_CODES[cost]], dtype=np.int64
         ),
         "cost": cost,
-        "delta": dtype(naive.HUBER_DELTA if cost == "huber" else 0.0),
+        "delta": dtype(cost_parameter(cost)),
         "params": network.pack_parameters([W.T for W in Ws], bs, dtype),
         "X": X,
         "Y": Y,
@@ -1295,5 +1306,5 @@ def test_every_registered_code_has_its_own_kernel():
             naive.clip(A, np.finfo(np.float64).eps) if name in ("logistic", "softmax") else A, Y, s
         )
         expected /= 3 if name == "squared_error" else 1  # reported as the mean over outputs
-        J = data_cost_as_trained(A, Y, s, code, naive.HUBER_DELTA)
+        J = data_cost_as_trained(A, Y, s, code, cost_parameter(name))
         np.testing.assert_allclose(J, expected, rtol=1e-12, err_msg=name)

@@ -16,6 +16,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fastffnn import FFNNRegressor, check_gradients
+from fastffnn.registry import REGRESSION_LOSSES
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -183,14 +184,14 @@ def test_huber_with_a_huge_threshold_is_squared_error():
     np.testing.assert_allclose(huber.loss_curve_, squared.loss_curve_, rtol=1e-12)
 
 
-@pytest.mark.parametrize("loss", ["squared_error", "poisson", "huber"])
+@pytest.mark.parametrize("loss", list(REGRESSION_LOSSES))
 @pytest.mark.parametrize("fitted", [False, True])
 def test_check_gradients_for_every_loss(loss, fitted):
     X, y = counts() if loss == "poisson" else diabetes(2)
     X, y = X[:40], y[:40]
     weights = np.random.default_rng(1).uniform(0.2, 3.0, 40)
     model = FFNNRegressor(loss=loss, hidden_layer_sizes=(6, 4), activation="tanh", alpha=0.3,
-                          huber_delta=0.3, max_iter=20, random_state=0)  # fmt: skip
+                          huber_delta=0.3, quantile=0.7, max_iter=20, random_state=0)  # fmt: skip
     if fitted:
         model.fit(X, y, sample_weight=weights)
     report = check_gradients(model, X, y, sample_weight=weights)
@@ -198,11 +199,11 @@ def test_check_gradients_for_every_loss(loss, fitted):
     assert report.max_rel_error < 1e-5 and report.max_forward_rel_error < 1e-9
 
 
-@pytest.mark.parametrize("loss", ["squared_error", "poisson", "huber"])
+@pytest.mark.parametrize("loss", list(REGRESSION_LOSSES))
 def test_jacobian_matches_finite_differences_of_predict(loss):
     X, y = counts() if loss == "poisson" else diabetes(2)
     model = FFNNRegressor(loss=loss, hidden_layer_sizes=(6,), activation="tanh", max_iter=20,
-                          random_state=0).fit(X, y)  # fmt: skip
+                          quantile=0.7, random_state=0).fit(X, y)  # fmt: skip
     rows, h = X[:5], 1e-6
     J = model.jacobian(rows)
     np.testing.assert_allclose(model.jacobian(rows, mode="reverse"), J, rtol=1e-12, atol=1e-14)
@@ -242,3 +243,44 @@ def test_early_stopping_scores_r2_on_the_held_out_part():
     assert len(model.validation_scores_) == model.n_iter_
     assert model.best_validation_score_ == max(model.validation_scores_)
     assert -1 < model.best_validation_score_ <= 1
+
+
+def _heteroscedastic(n, seed=0):
+    """y = x_0 + noise whose spread grows with |x_1|: quantiles differ from the mean."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-2, 2, (n, 3))
+    return X, X[:, 0] + (0.3 + 0.5 * np.abs(X[:, 1])) * rng.standard_normal(n)
+
+
+@pytest.mark.parametrize("level", [0.1, 0.5, 0.9])
+def test_quantile_loss_covers_its_level_on_held_out_data(level):
+    """C9: about a fraction ``level`` of held-out targets lie at or below the prediction."""
+    X, y = _heteroscedastic(6000)
+    model = FFNNRegressor(loss="quantile", quantile=level, hidden_layer_sizes=(32,),
+                          max_iter=200, random_state=0).fit(X[:4000], y[:4000])  # fmt: skip
+    coverage = np.mean(y[4000:] <= model.predict(X[4000:]))
+    assert abs(coverage - level) < 0.03, coverage
+
+
+def test_absolute_error_fits_the_conditional_median_robustly():
+    """C8: half the held-out targets below the prediction; outliers in y pull it far
+    less than they pull squared error."""
+    X, y = _heteroscedastic(6000, seed=1)
+    train = y[:4000].copy()
+    train[::20] += 50.0  # 5% gross outliers, all upward
+    settings = dict(hidden_layer_sizes=(32,), max_iter=200, random_state=0)
+    median = FFNNRegressor(loss="absolute_error", **settings).fit(X[:4000], train)
+    mean = FFNNRegressor(**settings).fit(X[:4000], train)
+    below = np.mean(y[4000:] <= median.predict(X[4000:]))
+    assert 0.45 < below < 0.62, below
+    errors = {name: np.median(np.abs(model.predict(X[4000:]) - X[4000:, 0]))
+              for name, model in (("median", median), ("mean", mean))}  # fmt: skip
+    assert errors["median"] < 0.5 * errors["mean"], errors
+
+
+def test_quantile_loss_needs_its_level():
+    X, y = _heteroscedastic(50)
+    with pytest.raises(ValueError, match="quantile="):
+        FFNNRegressor(loss="quantile").fit(X, y)
+    with pytest.raises(ValueError, match="quantile"):
+        FFNNRegressor(loss="quantile", quantile=1.5).fit(X, y)

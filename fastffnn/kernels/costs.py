@@ -1,4 +1,4 @@
-"""Costs (C1-C3, C5-C7), their backpropagation seeds, the fused seeds (C4
+"""Costs (C1-C3, C5-C9), their backpropagation seeds, the fused seeds (C4
 and its regression forms), the L2 penalty (R1) and sample weights (R2).
 
 A, Y: (n_L, m) in Fortran order; ``s``: (m,) sample weights. With R2 every
@@ -25,11 +25,13 @@ from fastffnn.registry import REGRESSION_LOSSES as _REGRESSION_COSTS
 #: Cost codes (``fastffnn.registry``): the F3 a network is trained on, with the
 #: output activation it goes with. Logistic: C1 (one unit) or C3 (several),
 #: after sigmoid units; softmax: C2; squared error: C5, identity output;
-#: Poisson: C6, exp output; Huber: C7, identity output.
-LOGISTIC_LOSS, SOFTMAX_LOSS, SQUARED_ERROR, POISSON, HUBER = (
+#: Poisson: C6, exp output; Huber: C7, absolute error: C8, pinball (quantile):
+#: C9, identity output.
+LOGISTIC_LOSS, SOFTMAX_LOSS, SQUARED_ERROR, POISSON, HUBER, ABSOLUTE_ERROR, QUANTILE = (
     COSTS[name].code
-    for name in ("log_loss", "softmax_log_loss", "squared_error", "poisson", "huber")
-)
+    for name in ("log_loss", "softmax_log_loss", "squared_error", "poisson", "huber",
+                 "absolute_error", "quantile")
+)  # fmt: skip
 
 #: Loss names (the regressor's ``loss`` parameter) -> cost codes.
 REGRESSION_LOSSES = {name: cost.code for name, cost in _REGRESSION_COSTS.items()}
@@ -136,6 +138,42 @@ def huber_loss(A, Y, s, delta):
 
 
 @serial
+def absolute_error(A, Y, s):
+    """C8: ``(1/sum s) sum_i s_i sum_j |a_ji - y_ji|``. A, Y: (n_L, m); s: (m,)."""
+    n, m = A.shape
+    cost = A.dtype.type(0)
+    for i in range(m):
+        total = A.dtype.type(0)
+        for j in range(n):
+            total += abs(A[j, i] - Y[j, i])
+        cost += s[i] * total
+    return cost / ordered_sum(s)
+
+
+@serial
+def pinball_loss(A, Y, s, tau):
+    """C9: ``(1/sum s) sum_i s_i sum_j rho(a_ji - y_ji)`` with
+    ``rho(r) = (1 - tau) r`` for ``r >= 0``, else ``-tau r``.
+    A, Y: (n_L, m); s: (m,); ``tau`` in (0, 1) of A's dtype.
+    """
+    n, m = A.shape
+    one = A.dtype.type(1)
+    cost = A.dtype.type(0)
+    for i in range(m):
+        total = A.dtype.type(0)
+        for j in range(n):
+            r = A[j, i] - Y[j, i]
+            total += (one - tau) * r if r >= 0 else -tau * r
+        cost += s[i] * total
+    return cost / ordered_sum(s)
+
+
+@serial
+def _absolute_cost(A, Y, s, delta):
+    return absolute_error(A, Y, s)
+
+
+@serial
 def _logistic_cost(A, Y, s, delta):
     return logistic_cross_entropy(A, Y, s)
 
@@ -175,7 +213,8 @@ def _cost_arrays(dtype):
 #: compiles the cost it trains on only.
 COSTS_TABLE = KernelTable("data_cost", {
     LOGISTIC_LOSS: _logistic_cost, SOFTMAX_LOSS: _softmax_cost, SQUARED_ERROR: _squared_cost,
-    POISSON: _poisson_cost, HUBER: huber_loss,
+    POISSON: _poisson_cost, HUBER: huber_loss, ABSOLUTE_ERROR: _absolute_cost,
+    QUANTILE: pinball_loss,
 }, _unprepared_cost, _cost_arrays)  # fmt: skip
 _call_cost = table_call(COSTS_TABLE, __name__, "COSTS_TABLE")
 
@@ -188,10 +227,11 @@ def prepare(cost, dtype):
 
 @inlined
 def _linked_data_cost(A, Y, s, cost, delta):
-    """F3: the data term of the cost with code ``cost`` (C1-C3, C5-C7).
+    """F3: the data term of the cost with code ``cost`` (C1-C3, C5-C9).
 
-    A, Y: (n_L, m); s: (m,); ``delta`` is Huber's threshold (unused by the
-    others). Normalized by ``sum s`` of these examples.
+    A, Y: (n_L, m); s: (m,); ``delta`` is the cost's parameter (Huber's
+    threshold, the pinball loss's level; unused by the others). Normalized by
+    ``sum s`` of these examples.
     """
     if cost == LOGISTIC_LOSS:
         return logistic_cross_entropy(A, Y, s)
@@ -201,6 +241,10 @@ def _linked_data_cost(A, Y, s, cost, delta):
         return half_squared_error(A, Y, s)
     if cost == POISSON:
         return poisson_deviance(A, Y, s)
+    if cost == ABSOLUTE_ERROR:
+        return absolute_error(A, Y, s)
+    if cost == QUANTILE:
+        return pinball_loss(A, Y, s, delta)
     # HUBER. No raise for unknown codes: this runs inside the training's
     # parallel loop, where the mere presence of a raise made a 2-thread L
     # epoch 1.5x slower; codes come from the registries above (tests cover each).
@@ -211,10 +255,10 @@ if ENABLED:
 
     @inlined
     def data_cost(A, Y, s, cost, delta):
-        """F3: the data term of the cost with code ``cost`` (C1-C3, C5-C7).
+        """F3: the data term of the cost with code ``cost`` (C1-C3, C5-C9).
 
-        A, Y: (n_L, m) Fortran-ordered; s: (m,); ``delta`` is Huber's
-        threshold (unused by the others). Normalized by ``sum s`` of these
+        A, Y: (n_L, m) Fortran-ordered; s: (m,); ``delta`` is the cost's
+        parameter (Huber's threshold, the pinball loss's level). Normalized by ``sum s`` of these
         examples. The kernel must have been prepared (``prepare``).
         """
         return _call_cost(cost, A, Y, s, delta)
@@ -286,16 +330,46 @@ def huber_seed(A, Y, s, weight_total, delta, dZ):
             dZ[j, i] = weight * min(max(A[j, i] - Y[j, i], -delta), delta)
 
 
+@serial
+def absolute_error_seed(A, Y, s, weight_total, dZ):
+    """C8's seed with R2 (identity output): ``dz = s_i sign(a - y) / sum s``,
+    ``sign(0) = 1``. Arrays as in ``fused_seed``."""
+    n, m = A.shape
+    scale = A.dtype.type(1) / weight_total
+    for i in range(m):
+        weight = s[i] * scale
+        for j in range(n):
+            dZ[j, i] = weight if A[j, i] >= Y[j, i] else -weight
+
+
+@serial
+def pinball_seed(A, Y, s, weight_total, tau, dZ):
+    """C9's seed with R2 (identity output): ``dz = s_i ([a >= y] - tau) / sum s``.
+    Arrays as in ``fused_seed``; ``tau`` in (0, 1)."""
+    n, m = A.shape
+    one = A.dtype.type(1)
+    scale = one / weight_total
+    for i in range(m):
+        weight = s[i] * scale
+        for j in range(n):
+            dZ[j, i] = weight * (one - tau) if A[j, i] >= Y[j, i] else -weight * tau
+
+
 @inlined
 def output_seed(A, Y, s, weight_total, cost, delta, dZ):
     """dZ^[L] for the cost with code ``cost``, in closed form (with R2).
 
     ``fused_seed`` for C1-C3 (C4), for C5 (identity output) and for C6 (exp
-    output: d/dz of ``exp(z) - y z`` is ``a - y``); ``huber_seed`` for C7.
-    Arrays as in ``fused_seed``.
+    output: d/dz of ``exp(z) - y z`` is ``a - y``); ``huber_seed`` for C7,
+    ``absolute_error_seed`` for C8, ``pinball_seed`` for C9. Arrays as in
+    ``fused_seed``.
     """
     if cost == HUBER:
         huber_seed(A, Y, s, weight_total, delta, dZ)
+    elif cost == ABSOLUTE_ERROR:
+        absolute_error_seed(A, Y, s, weight_total, dZ)
+    elif cost == QUANTILE:
+        pinball_seed(A, Y, s, weight_total, delta, dZ)
     else:
         fused_seed(A, Y, s, weight_total, dZ)
 
@@ -307,7 +381,8 @@ def general_seed(A, Y, s, cost, delta, dA):
 
     C1-C3 as their seed kernels; C5 ``s_i (a - y) / sum s`` (the sum over
     outputs that training follows); C6 ``s_i (1 - y / a) / sum s``; C7
-    ``s_i clip(a - y, -delta, delta) / sum s``. A, Y, dA: (n_L, m); s: (m,).
+    ``s_i clip(a - y, -delta, delta) / sum s``; C8 and C9 as their seeds
+    (identity output). A, Y, dA: (n_L, m); s: (m,).
     """
     if cost == LOGISTIC_LOSS:
         logistic_cross_entropy_seed(A, Y, s, dA)
@@ -324,6 +399,10 @@ def general_seed(A, Y, s, cost, delta, dA):
         huber_seed(A, Y, s, ordered_sum(s), delta, dA)
     elif cost == SQUARED_ERROR:
         fused_seed(A, Y, s, ordered_sum(s), dA)
+    elif cost == ABSOLUTE_ERROR:
+        absolute_error_seed(A, Y, s, ordered_sum(s), dA)
+    elif cost == QUANTILE:
+        pinball_seed(A, Y, s, ordered_sum(s), delta, dA)
     else:
         raise ValueError("unknown cost code")
 
