@@ -1,14 +1,18 @@
 """ONNX export: skl2onnx converters for FFNNClassifier and FFNNRegressor.
 
-Optional (``pip install "fastffnn[onnx]"``: skl2onnx and onnxruntime). Call
-:func:`register` once, then convert with skl2onnx as for any scikit-learn
-model, the estimators alone or inside pipelines::
+Optional (``pip install "fastffnn[onnx]"``: skl2onnx and onnxruntime).
+Importing this module registers both converters with skl2onnx (where skl2onnx
+is installed), so skl2onnx converts the estimators, alone or inside
+pipelines, as it converts scikit-learn's; :func:`to_onnx` does the import and
+the conversion in one call::
 
-    from fastffnn.onnx_export import register
-    from skl2onnx import to_onnx
+    from fastffnn.onnx_export import to_onnx
 
-    register()
     onx = to_onnx(model, X[:1].astype("float32"), options={"zipmap": False})
+
+Without this import, skl2onnx knows nothing of fastffnn and raises its
+``MissingShapeCalculator`` (fastffnn does not import skl2onnx itself: it
+costs half a second at every start).
 
 The graph is the network's forward pass (F1-F2): MatMul and Add per layer,
 each layer's own activation (per-layer lists included), then the output
@@ -214,3 +218,22 @@ def register():
     update_registered_converter(FFNNRegressor, "FastffnnFFNNRegressor", regressor_shapes,
                                 convert_regressor)  # fmt: skip
     _REGISTERED = True
+
+
+def to_onnx(model, X, **kwargs):
+    """Convert ``model`` (an estimator or a pipeline holding fastffnn's
+    estimators) with ``skl2onnx.to_onnx(model, X, **kwargs)``, the converters
+    registered; ``X`` is a sample of the input (its dtype picks float32 or
+    float64 computation). Returns the ONNX model."""
+    register()
+    from skl2onnx import to_onnx as convert
+
+    return convert(model, X, **kwargs)
+
+
+try:  # registered on import where skl2onnx is installed
+    import skl2onnx  # noqa: F401
+except ImportError:
+    pass
+else:
+    register()

@@ -94,3 +94,35 @@ def test_a_pipeline_converts_with_its_scaler():
     pipeline.fit(X * 10 + 3, y)
     label, proba = run(pipeline, X * 10 + 3, zipmap=False)
     np.testing.assert_allclose(proba, pipeline.predict_proba(X * 10 + 3), rtol=1e-4, atol=1e-5)
+
+
+def test_to_onnx_registers_and_converts():
+    from fastffnn.onnx_export import to_onnx
+
+    X, y = data(np.float32)
+    model = FFNNClassifier((8,), max_iter=20, random_state=0).fit(X, y)
+    onx = to_onnx(model, X[:1], options={"zipmap": False})
+    session = ort.InferenceSession(onx.SerializeToString(), providers=["CPUExecutionProvider"])
+    _, proba = session.run(None, {session.get_inputs()[0].name: X})
+    np.testing.assert_allclose(proba, model.predict_proba(X), rtol=1e-5, atol=1e-6)
+
+
+def test_importing_the_module_registers_the_converters():
+    """In a fresh process: skl2onnx alone does not know fastffnn (its own error);
+    after ``import fastffnn.onnx_export`` it converts with no register() call."""
+    from helpers import run_python
+
+    out = run_python("""
+import numpy as np, skl2onnx
+from fastffnn import FFNNRegressor
+X = np.random.default_rng(0).standard_normal((40, 3)).astype(np.float32)
+model = FFNNRegressor(hidden_layer_sizes=(4,), max_iter=5, random_state=0).fit(X, X[:, 0])
+try:
+    skl2onnx.to_onnx(model, X[:1])
+    print("converted without the converters")
+except Exception as error:
+    print(type(error).__name__)
+import fastffnn.onnx_export
+print(len(skl2onnx.to_onnx(model, X[:1]).graph.node) > 0)
+""")
+    assert out.split() == ["MissingShapeCalculator", "True"]
