@@ -1,7 +1,7 @@
 """The wheel's build steps beyond pyproject.toml: machine code in the wheel.
 
 A wheel built from a checkout (``python -m build --wheel``, ``pip wheel .``,
-``pip install .``) runs ``python -m fastffnn._shipped`` on the build's copy
+``pip install .``) runs ``fastffnn._shipped.main()`` on the build's copy
 of the package: the workload of ``python -m fastffnn compile``, compiled for
 a portable CPU level into ``fastffnn/_machine_code/`` (see
 ``fastffnn/_shipped.py``). Such a wheel is tagged for this CPython and
@@ -38,8 +38,8 @@ class BuildPyWithMachineCode(build_py):
         # from the build's copy: the code is keyed by the sources it ships with
         env = dict(os.environ, PYTHONPATH=os.path.abspath(self.build_lib),
                    PYTHONDONTWRITEBYTECODE="1")  # fmt: skip
-        subprocess.run([sys.executable, "-m", "fastffnn._shipped"],
-                       cwd=self.build_lib, env=env, check=True)  # fmt: skip
+        build = "from fastffnn._shipped import main; main()"
+        subprocess.run([sys.executable, "-c", build], cwd=self.build_lib, env=env, check=True)
 
 
 class DistributionWithMachineCode(Distribution):

@@ -179,7 +179,8 @@ def build(jobs=None):
     return folder
 
 
-if __name__ == "__main__":
+def main():
+    """Build this package's shipped folder and say where and how big (setup.py runs this)."""
     folder = build()
     size = sum(
         os.path.getsize(os.path.join(root, name))
@@ -187,3 +188,7 @@ if __name__ == "__main__":
         for name in names
     )
     print(f"machine code for the wheel: {folder} ({size / 1e6:.1f} MB)")
+
+
+if __name__ == "__main__":
+    main()

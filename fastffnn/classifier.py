@@ -16,6 +16,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 
+from fastffnn.callbacks import with_callbacks
 from fastffnn.estimator import BaseFFNN
 from fastffnn.kernels.activations import LOGISTIC, SOFTMAX
 from fastffnn.kernels.costs import LOGISTIC_LOSS, SOFTMAX_LOSS
@@ -139,6 +140,7 @@ class FFNNClassifier(ClassifierMixin, BaseFFNN):
         self.label_smoothing = label_smoothing
 
     @available_if(check_stochastic)
+    @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch of updates on ``(X, y)``, keeping weights and optimizer state.

@@ -17,6 +17,7 @@ import scipy.sparse
 from sklearn.exceptions import ConvergenceWarning
 
 from fastffnn import boundary
+from fastffnn.callbacks import TrainingTasks
 from fastffnn.solvers import EpochRunner, OptimizerState, minimize_lbfgs
 
 
@@ -46,6 +47,15 @@ class TrainingDriver:
     """The Python side of training; every number is computed in compiled code."""
 
     def _fit_stochastic(self, X, Y, y, s, incremental, dropout):
+        n_epochs = 1 if incremental else self.max_iter
+        tasks = TrainingTasks.start(self, X, y, n_epochs)
+        try:
+            self._run_epochs(X, Y, y, s, incremental, dropout, tasks)
+        finally:
+            if tasks is not None:
+                tasks.close()
+
+    def _run_epochs(self, X, Y, y, s, incremental, dropout, tasks):
         params = self._params
         self.n_iter_ = 0  # as scikit-learn: n_iter_ counts this call's epochs (1 for partial_fit)
         X_val = y_val = s_val = None
@@ -71,6 +81,8 @@ class TrainingDriver:
                                  self.validation_scores_)  # fmt: skip
         try:
             for _ in range(1 if incremental else self.max_iter):
+                if tasks is not None:
+                    tasks.begin()
                 loss = runner.run(self._optimizer)
                 if not (np.isfinite(loss) and checkpoint.finite()):
                     checkpoint.restore()
@@ -101,6 +113,8 @@ class TrainingDriver:
                     if stop:
                         break
                     self._no_improvement_count = 0
+                if tasks is not None and tasks.end():
+                    break  # a callback asked to stop after this epoch
                 if incremental:
                     break
                 if self.n_iter_ == self.max_iter:
@@ -118,15 +132,30 @@ class TrainingDriver:
         if self.early_stopping:
             params[:] = best_params
 
-    def _fit_lbfgs(self, X, Y, s):
+    def _fit_lbfgs(self, X, Y, y, s):
+        tasks = TrainingTasks.start(self, X, y, self.max_iter, "lbfgs-iter")
+        try:
+            self._run_lbfgs(X, Y, s, tasks)
+        finally:
+            if tasks is not None:
+                tasks.close()
+
+    def _run_lbfgs(self, X, Y, s, tasks):
         params = self._params
         checkpoint = Checkpoint(params)
         iteration = [0]
+        if tasks is not None:
+            tasks.begin()
 
         def report(_):
             iteration[0] += 1
             if self.verbose:
                 print(f"Iteration {iteration[0]}")
+            if tasks is not None:
+                if tasks.end():
+                    raise StopIteration  # scipy >= 1.11 ends the minimization here
+                if iteration[0] < self.max_iter:  # scipy runs max_iter iterations at most
+                    tasks.begin()
 
         try:
             result = minimize_lbfgs(

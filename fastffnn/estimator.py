@@ -39,6 +39,7 @@ from sklearn.utils.validation import (
 )
 
 from fastffnn import boundary
+from fastffnn.callbacks import CallbackSupportMixin, with_callbacks
 from fastffnn.driver import TrainingDriver
 from fastffnn.kernels.activations import ACTIVATION_CODES
 from fastffnn.network import initial_parameters, pack_parameters, parameter_views
@@ -58,7 +59,7 @@ class FastffnnVersionWarning(UserWarning):
     """A pickled estimator was saved by another fastffnn version."""
 
 
-class BaseFFNN(TrainingDriver, Validation, BaseEstimator):
+class BaseFFNN(CallbackSupportMixin, TrainingDriver, Validation, BaseEstimator):
     """Base of FFNNClassifier and FFNNRegressor; not for direct use.
 
     Parameters and their defaults are those of scikit-learn's MLP estimators
@@ -131,6 +132,7 @@ class BaseFFNN(TrainingDriver, Validation, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
 
+    @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
     @within_share
     def fit(self, X, y, sample_weight=None):
@@ -209,7 +211,7 @@ class BaseFFNN(TrainingDriver, Validation, BaseEstimator):
         self._set_parameters(params)
 
         if self.solver == "lbfgs":
-            self._fit_lbfgs(X, Y, s)
+            self._fit_lbfgs(X, Y, y, s)
         else:
             if not incremental or getattr(self, "_optimizer", None) is None:
                 self._optimizer = self._new_optimizer(params.size, dtype, dropout)

@@ -15,6 +15,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 
 from fastffnn import registry
+from fastffnn.callbacks import with_callbacks
 from fastffnn.estimator import BaseFFNN
 from fastffnn.parameters import document_shared_parameters
 from fastffnn.validation import check_stochastic
@@ -147,6 +148,7 @@ default="squared_error"
         self.quantile = quantile
 
     @available_if(check_stochastic)
+    @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch of updates on ``(X, y)``, keeping weights and optimizer state.
