@@ -125,6 +125,7 @@ class FFNNClassifier(ClassifierMixin, BaseFFNN):
         weight_decay=0.0,
         warmup_iter=0,
         label_smoothing=0.0,
+        scoring=None,
     ):
         super().__init__(
             hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
@@ -134,7 +135,7 @@ class FFNNClassifier(ClassifierMixin, BaseFFNN):
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, dtype=dtype,
-            dropout=dropout, weight_decay=weight_decay, warmup_iter=warmup_iter,
+            dropout=dropout, weight_decay=weight_decay, warmup_iter=warmup_iter, scoring=scoring,
         )  # fmt: skip
         self.class_weight = class_weight
         self.label_smoothing = label_smoothing
@@ -157,8 +158,8 @@ class FFNNClassifier(ClassifierMixin, BaseFFNN):
             return "softmax", SOFTMAX, SOFTMAX_LOSS
         return "logistic", LOGISTIC, LOGISTIC_LOSS
 
-    def _validation_score(self, X_val, y_val, s_val):
-        labels = self._label_binarizer.inverse_transform(self._forward(X_val, check_finite=False))
+    def _validation_score(self, outputs, y_val, s_val):
+        labels = self._label_binarizer.inverse_transform(outputs)
         from sklearn.metrics import accuracy_score  # here: a slow import, for early stopping only
 
         return accuracy_score(y_val, labels, sample_weight=s_val)
@@ -178,6 +179,13 @@ class FFNNClassifier(ClassifierMixin, BaseFFNN):
             raise ValueError(f"class_weight must be finite and non-negative, got "
                              f"{self.class_weight!r}.")  # fmt: skip
         return s
+
+    def _loss_targets(self, y_val, dtype):
+        """Validation labels one-hot, unsmoothed (the validation loss)."""
+        try:
+            return self._one_hot_targets(y_val, None, True, True, dtype)
+        except ValueError as error:
+            raise ValueError(f"y_val: {error}") from None
 
     def _encode_targets(self, y, classes, incremental, keep_weights, dtype):
         """``_one_hot_targets`` smoothed by ``label_smoothing`` (L1): softmax

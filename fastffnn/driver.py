@@ -46,21 +46,34 @@ class Checkpoint:
 class TrainingDriver:
     """The Python side of training; every number is computed in compiled code."""
 
-    def _fit_stochastic(self, X, Y, y, s, incremental, dropout):
+    def _fit_stochastic(self, X, Y, y, s, incremental, dropout, validation=None):
         n_epochs = 1 if incremental else self.max_iter
         tasks = TrainingTasks.start(self, X, y, n_epochs)
         try:
-            self._run_epochs(X, Y, y, s, incremental, dropout, tasks)
+            self._run_epochs(X, Y, y, s, incremental, dropout, tasks, validation)
         finally:
             if tasks is not None:
                 tasks.close()
 
-    def _run_epochs(self, X, Y, y, s, incremental, dropout, tasks):
+    def _run_epochs(self, X, Y, y, s, incremental, dropout, tasks, validation):
         params = self._params
         self.n_iter_ = 0  # as scikit-learn: n_iter_ counts this call's epochs (1 for partial_fit)
         X_val = y_val = s_val = None
-        if self.early_stopping:
+        if validation is not None:  # the user's validation data
+            X_val, y_val, s_val = self._validation_data(*validation)
+        elif self.early_stopping:
             X, X_val, Y, y_val, s, s_val = self._validation_split(X, Y, y, s)
+        scored = X_val is not None
+        if scored:
+            Y_val = self._loss_targets(y_val, self._dtype)
+            s_val = np.array(s_val, dtype=self._dtype)  # owned: the cost kernel's exact type
+            if not self.early_stopping and not isinstance(self.validation_scores_, list):
+                self.validation_scores_ = []
+            if not incremental or not isinstance(getattr(self, "validation_loss_curve_", None),
+                                                 list):  # fmt: skip
+                self.validation_loss_curve_ = []
+        elif not incremental:
+            self.validation_loss_curve_ = None
 
         n_samples = X.shape[0]
         if self.batch_size == "auto":
@@ -100,7 +113,8 @@ class TrainingDriver:
                 self.t_ += n_samples
                 self.loss_curve_.append(loss)
                 reporter.epoch(self.n_iter_, loss, len(self.loss_curve_))
-                if self._update_no_improvement(X_val, y_val, s_val):
+                score = self._score_validation(X_val, y_val, Y_val, s_val) if scored else None
+                if self._update_no_improvement(score):
                     best_params = params.copy()
                 reporter.end_epoch()
                 self._optimizer.end_epoch(self.t_)
@@ -186,14 +200,52 @@ class TrainingDriver:
                 stacklevel=3,
             )
 
-    def _update_no_improvement(self, X_val, y_val, s_val):
-        """scikit-learn's stopping bookkeeping; returns True when weights improved
-        on the validation set (early stopping only)."""
+    def _score_validation(self, X_val, y_val, Y_val, s_val):
+        """The epoch's validation score (``scoring``), recorded with the
+        validation loss (the cost's data term on the validation data)."""
+        outputs = self._forward(X_val, check_finite=False)
+        loss = self._validation_loss(outputs, Y_val, s_val)
+        self.validation_loss_curve_.append(loss)
+        if self.scoring is None:  # MLPClassifier's accuracy, MLPRegressor's R²
+            score = self._validation_score(outputs, y_val, s_val)
+        elif self.scoring == "loss":
+            score = -loss
+        else:
+            from sklearn.metrics import check_scoring
+
+            score = check_scoring(self, scoring=self.scoring)(self, X_val, y_val)
+        score = float(score) if np.isfinite(score) else np.nan  # never the best
+        self.validation_scores_.append(score)
+        if self.verbose and self.verbose != 2:  # verbose=2: the progress bar shows it
+            print(f"Validation score: {score:f}")
+        return score
+
+    def _validation_loss(self, outputs, Y_val, s_val):
+        """The cost's data term (F3) of the network's ``outputs`` (n, n_L) on
+        the validation data."""
+        from fastffnn.kernels.costs import COSTS_TABLE
+
+        kernel = COSTS_TABLE.kernels[int(self._codes[-1])]
+        delta = outputs.dtype.type(self._cost_parameter())
+        return float(kernel(outputs.T, Y_val.T, s_val, delta))
+
+    def _validation_data(self, X_val, y_val, sample_weight_val):
+        """``fit``'s X_val, y_val, sample_weight_val checked as prediction
+        input, labels or targets of the fitted model, and sample weights."""
+        X_val = self._validated(X_val)
+        y_val = np.asarray(y_val)
+        if y_val.ndim == 2 and y_val.shape[1] == 1:
+            y_val = y_val.ravel()
+        if y_val.shape[0] != X_val.shape[0]:
+            raise ValueError(f"X_val has {X_val.shape[0]} rows but y_val has {y_val.shape[0]}.")
+        s_val = self._sample_weights(sample_weight_val, X_val, y_val, self._dtype)
+        return X_val, y_val, s_val
+
+    def _update_no_improvement(self, score):
+        """scikit-learn's stopping bookkeeping on the validation ``score``
+        (early stopping) or the training loss; returns True when weights
+        improved on the validation set (early stopping only)."""
         if self.early_stopping:
-            score = self._validation_score(X_val, y_val, s_val)
-            self.validation_scores_.append(score)
-            if self.verbose and self.verbose != 2:  # verbose=2: the progress bar shows it
-                print(f"Validation score: {score:f}")
             if score < self.best_validation_score_ + self.tol:
                 self._no_improvement_count += 1
             else:

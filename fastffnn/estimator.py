@@ -16,7 +16,7 @@ does:
   network's target matrix Y (n_samples, n^[L]) in the training dtype;
 - ``_output_layer()``: the output activation's name and code and the cost code
   (``fastffnn.registry``);
-- ``_validation_score(X_val, y_val, s_val)``: early stopping's score;
+- ``_validation_score(outputs, y_val, s_val)``: early stopping's score;
 - ``_stratify(Y, y)``: the early-stopping split's strata, or None;
 - ``_target_weights(s, y, dtype)``: per-example weights from the targets
   (class weights), multiplied into ``sample_weight``;
@@ -98,6 +98,7 @@ class BaseFFNN(CallbackSupportMixin, TrainingDriver, Validation, BaseEstimator):
         dropout,
         weight_decay,
         warmup_iter,
+        scoring=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -126,6 +127,7 @@ class BaseFFNN(CallbackSupportMixin, TrainingDriver, Validation, BaseEstimator):
         self.dropout = dropout
         self.weight_decay = weight_decay
         self.warmup_iter = warmup_iter
+        self.scoring = scoring
 
     #: Targets are numbers (regression), not labels: validate_data's y_numeric.
     _numeric_targets = False
@@ -135,16 +137,36 @@ class BaseFFNN(CallbackSupportMixin, TrainingDriver, Validation, BaseEstimator):
     @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
     @within_share
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
         """Fit the network to ``X`` (n_samples, n_features) and targets ``y``.
 
         ``sample_weight`` (n_samples,) weighs each example's loss (MATH.md
         R2). With ``warm_start`` a fitted model continues from its weights.
-        Returns self.
+        ``X_val``, ``y_val`` (and ``sample_weight_val``), as
+        HistGradientBoosting's: validation data of your choosing, scored after
+        every epoch (``validation_scores_``, ``validation_loss_curve_``);
+        with ``early_stopping`` it replaces the ``validation_fraction`` split.
+        adam and sgd only. Returns self.
         """
         incremental = self.warm_start and hasattr(self, "coefs_")
+        validation = self._given_validation(X_val, y_val, sample_weight_val)
         return self._fit_or_restore(X, y, sample_weight, classes=None, incremental=False,
-                                    keep_weights=incremental)  # fmt: skip
+                                    keep_weights=incremental,
+                                    validation=validation)  # fmt: skip
+
+    def _given_validation(self, X_val, y_val, sample_weight_val):
+        """``(X_val, y_val, sample_weight_val)`` as given to ``fit``, checked for
+        presence (None when not given); validated against the fit's data later."""
+        if X_val is None and y_val is None:
+            if sample_weight_val is not None:
+                raise ValueError("sample_weight_val was given without X_val and y_val.")
+            return None
+        if X_val is None or y_val is None:
+            raise ValueError("X_val and y_val must be given together.")
+        if self.solver == "lbfgs":
+            raise ValueError("X_val and y_val need a mini-batch solver (adam or sgd); lbfgs "
+                             "scores no epochs.")  # fmt: skip
+        return X_val, y_val, sample_weight_val
 
     @within_share
     def _partial_fit(self, X, y, classes, sample_weight):
@@ -167,7 +189,7 @@ class BaseFFNN(CallbackSupportMixin, TrainingDriver, Validation, BaseEstimator):
             self.__dict__.update(state)
             raise
 
-    def _fit(self, X, y, sample_weight, *, classes, incremental, keep_weights):
+    def _fit(self, X, y, sample_weight, *, classes, incremental, keep_weights, validation=None):
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         X, Y, y, s, sizes, codes, hidden_activations, dropout = self._problem(
@@ -215,7 +237,7 @@ class BaseFFNN(CallbackSupportMixin, TrainingDriver, Validation, BaseEstimator):
         else:
             if not incremental or getattr(self, "_optimizer", None) is None:
                 self._optimizer = self._new_optimizer(params.size, dtype, dropout)
-            self._fit_stochastic(X, Y, y, s, incremental, dropout)
+            self._fit_stochastic(X, Y, y, s, incremental, dropout, validation)
         return self
 
     def _training_data(self, X, y, sample_weight, *, classes, incremental, keep_weights):

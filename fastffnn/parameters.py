@@ -43,6 +43,7 @@ PARAMETER_CONSTRAINTS = {
     "dropout": [Interval(Real, 0, 1, closed="left"), list, tuple],
     "weight_decay": [Interval(Real, 0, None, closed="left")],
     "warmup_iter": [Interval(Integral, 0, None, closed="left")],
+    "scoring": [None, str, callable],
 }
 
 
@@ -100,7 +101,15 @@ SHARED_PARAMETERS = """\
     nesterovs_momentum : bool, default=True
         Use Nesterov's momentum (sgd).
     validation_fraction : float, default=0.1
-        Share of the data held out for early stopping.
+        Share of the data held out for early stopping (unless ``fit`` is
+        given ``X_val`` and ``y_val``).
+    scoring : str, callable or None, default=None
+        The validation score that early stopping follows and
+        ``validation_scores_`` records: None for MLPClassifier's and
+        MLPRegressor's (accuracy, R²); "loss" for the negated validation
+        loss (the data term of the training cost, as HistGradientBoosting's
+        "loss"); or any scikit-learn scorer name or callable
+        ``scorer(estimator, X, y)``. Higher is better.
     beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
         Adam's parameters.
     n_iter_no_change : int, default=10

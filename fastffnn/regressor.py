@@ -132,6 +132,7 @@ default="squared_error"
         dropout=0.0,
         weight_decay=0.0,
         warmup_iter=0,
+        scoring=None,
     ):
         super().__init__(
             hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
@@ -141,7 +142,7 @@ default="squared_error"
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, dtype=dtype,
-            dropout=dropout, weight_decay=weight_decay, warmup_iter=warmup_iter,
+            dropout=dropout, weight_decay=weight_decay, warmup_iter=warmup_iter, scoring=scoring,
         )  # fmt: skip
         self.loss = loss
         self.huber_delta = huber_delta
@@ -168,8 +169,8 @@ default="squared_error"
         value = getattr(self, cost.parameter) if cost.parameter else None
         return 0.0 if value is None else float(value)
 
-    def _validation_score(self, X_val, y_val, s_val):
-        predictions = self._predictions(X_val, check_finite=False)
+    def _validation_score(self, outputs, y_val, s_val):
+        predictions = _targets(outputs)
         if not np.isfinite(predictions).all():
             return np.nan  # as scikit-learn: never the best score
         from sklearn.metrics import r2_score  # here: a slow import, for early stopping only
@@ -178,6 +179,13 @@ default="squared_error"
 
     def _stratify(self, Y, y):
         return None
+
+    def _loss_targets(self, y_val, dtype):
+        """Validation targets as a matrix (the validation loss)."""
+        try:
+            return self._encode_targets(y_val, None, True, True, dtype)
+        except ValueError as error:
+            raise ValueError(f"y_val: {error}") from None
 
     def _encode_targets(self, y, classes, incremental, keep_weights, dtype):
         """y as a (n_samples, n_outputs) matrix in ``dtype`` (C order)."""
@@ -197,9 +205,6 @@ default="squared_error"
         return Y
 
     # ------------------------------------------------------------- predict
-
-    def _predictions(self, X, check_finite=True):
-        return _targets(self._forward(X, check_finite))
 
     def predict(self, X):
         """Predicted targets, shape (n_samples,) for one output, else (n_samples, n_outputs)."""
