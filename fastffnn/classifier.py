@@ -283,8 +283,9 @@ class FFNNClassifier(ClassifierMixin, BaseFFNN):
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
-    def jacobian(self, X, mode="auto"):
-        """Jacobian of :meth:`predict_proba` with respect to the input features.
+    def jacobian(self, X, mode="auto", layer=None):
+        """Jacobian of :meth:`predict_proba` (or of :meth:`transform`) with
+        respect to the input features.
 
         Parameters
         ----------
@@ -296,13 +297,17 @@ class FFNNClassifier(ClassifierMixin, BaseFFNN):
             (B1, B4), one pass per output unit. Both give the same Jacobian;
             "auto" takes forward when n_features < n_outputs (output units of
             the network; a binary classifier has one) and reverse otherwise.
+        layer : int or None, default=None
+            None: of :meth:`predict_proba`; a hidden layer (as
+            ``transform``'s ``layer``): of ``transform(X, layer)``.
 
         Returns
         -------
         jacobian : ndarray of shape (n_samples, n_outputs, n_features)
             ``jacobian[i, r, k]`` is the derivative of ``predict_proba(X)[i, r]``
-            with respect to ``X[i, k]``; n_outputs is the number of columns of
-            :meth:`predict_proba` (for two classes, row 0 is minus row 1).
+            (or of that layer's unit r) with respect to ``X[i, k]``; n_outputs
+            is the number of columns of :meth:`predict_proba` (for two
+            classes, row 0 is minus row 1) or of the layer.
 
         Examples
         --------
@@ -319,7 +324,9 @@ class FFNNClassifier(ClassifierMixin, BaseFFNN):
         >>> bool(np.allclose(J, clf.jacobian(X[:2], mode="reverse"), rtol=0, atol=1e-12))
         True
         """
-        jacobian = self._output_jacobian(self._validated(X), mode)
+        jacobian = self._output_jacobian(self._validated(X), mode, layer)
+        if layer is not None:
+            return jacobian
         if len(self.classes_) == 1:
             return np.zeros_like(jacobian)  # the probability of the one class is 1
         if self._sizes[-1] == 1 and self._label_binarizer.y_type_ == "binary":

@@ -27,13 +27,20 @@ Every number is computed in compiled code (``fastffnn.training``,
 ``fastffnn.prediction``).
 """
 
+import numbers
 import warnings
 
 import numba
 import numpy as np
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import (
+    check_is_fitted,
     column_or_1d,
     validate_data,
 )
@@ -59,7 +66,8 @@ class FastffnnVersionWarning(UserWarning):
     """A pickled estimator was saved by another fastffnn version."""
 
 
-class BaseFFNN(CallbackSupportMixin, TrainingDriver, Validation, BaseEstimator):
+class BaseFFNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, CallbackSupportMixin,
+               TrainingDriver, Validation, BaseEstimator):  # fmt: skip
     """Base of FFNNClassifier and FFNNRegressor; not for direct use.
 
     Parameters and their defaults are those of scikit-learn's MLP estimators
@@ -386,17 +394,19 @@ class BaseFFNN(CallbackSupportMixin, TrainingDriver, Validation, BaseEstimator):
 
     # --------------------------------------------------------------- predict
 
-    def _forward(self, X, check_finite=True, unchecked=None):
+    def _forward(self, X, check_finite=True, unchecked=None, network=None):
         """Output activations A^[L] for validated X, shape (n_samples, n_outputs).
 
         Outputs that overflowed raise ValueError, unless ``check_finite`` is
         False (early stopping's validation score, which then counts as NaN).
         ``unchecked``: the user's X when X was validated without its
         finiteness, which the compiled pass then checks a block at a time.
+        ``network``: another network bundle than the estimator's (a hidden
+        layer's, for ``transform``).
         """
         if X.shape[0] == 1:  # no BLAS call (prediction.predict_example), no parallel region
-            return self._compiled_forward(X, check_finite, unchecked)
-        return self._limited_forward(X, check_finite, unchecked)
+            return self._compiled_forward(X, check_finite, unchecked, network)
+        return self._limited_forward(X, check_finite, unchecked, network)
 
     def _network_bundle(self):
         """The ``bundles.Network`` of the live parameters, built once per
@@ -414,9 +424,9 @@ class BaseFFNN(CallbackSupportMixin, TrainingDriver, Validation, BaseEstimator):
             self._network_cache, self._network_arrays = cached, (self._sizes, self._codes)
         return cached
 
-    def _compiled_forward(self, X, check_finite, unchecked):
-        network = self._network_bundle()
-        out = np.empty((X.shape[0], self._sizes[-1]), dtype=self._dtype)
+    def _compiled_forward(self, X, check_finite, unchecked, network=None):
+        network = network or self._network_bundle()
+        out = np.empty((X.shape[0], network.sizes[-1]), dtype=self._dtype)
         A0, check_input = boundary.compiled_input(X, self._dtype), unchecked is not None
         if X.shape[0] == 1:
             status = predict_example(A0, network.params, network.sizes, network.codes, out,
@@ -440,14 +450,70 @@ class BaseFFNN(CallbackSupportMixin, TrainingDriver, Validation, BaseEstimator):
         the compiled forward pass rather than by a pass of its own over X."""
         return self._forward(self._validated(X, check_finite=False), unchecked=X)
 
+    def transform(self, X, layer=-1):
+        """The activations of a hidden layer: the network as features.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            Inputs, validated as by ``predict``.
+        layer : int, default=-1
+            Which hidden layer: 1 for the first, -1 for the last (Python's
+            indexing of ``hidden_layer_sizes``).
+
+        Returns
+        -------
+        features : ndarray of shape (n_samples, units of that layer)
+            A^[layer] (F1-F2) of every row, in the training dtype.
+        """
+        check_is_fitted(self)
+        network = self._hidden_network(self._hidden_layer(layer))
+        return self._forward(self._validated(X, check_finite=False), unchecked=X,
+                             network=network)  # fmt: skip
+
+    def _hidden_layer(self, layer):
+        """``layer`` of ``transform`` / ``jacobian`` as l in 1..L-1, checked."""
+        n_hidden = len(self._sizes) - 2
+        if n_hidden == 0:
+            raise ValueError("The network has no hidden layer to transform X into "
+                             "(hidden_layer_sizes=()).")  # fmt: skip
+        if isinstance(layer, bool) or not isinstance(layer, numbers.Integral):
+            raise TypeError(f"layer must be an int, got {layer!r}.")
+        if not (-n_hidden <= layer <= n_hidden) or layer == 0:
+            raise ValueError(f"layer={layer}: the network has hidden layers 1 to {n_hidden} "
+                             f"(or -1 to -{n_hidden} from the last).")  # fmt: skip
+        return int(layer) if layer > 0 else n_hidden + 1 + int(layer)
+
+    def _hidden_arrays(self, l):
+        """``(params, sizes, codes)`` of the network cut after hidden layer l:
+        a prefix of the live buffer (layers are stored in order), its sizes,
+        its activations and the cost code."""
+        sizes = self._sizes[: l + 1]
+        n = sum(int(sizes[k - 1]) * int(sizes[k]) + int(sizes[k]) for k in range(1, l + 1))
+        codes = np.concatenate([self._codes[:l], self._codes[-1:]])
+        return self._live_parameters()[:n], sizes, codes
+
+    def _hidden_network(self, l):
+        params, sizes, codes = self._hidden_arrays(l)
+        return boundary.network(params, sizes, codes, self._cost_parameter())
+
+    @property
+    def _n_features_out(self):
+        """Columns of ``transform``'s output (the last hidden layer), for feature names."""
+        return int(self._sizes[-2])
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
 
-    def _output_jacobian(self, X, mode):
-        """Jacobian of the network's outputs A^[L] with respect to validated X,
+    def _output_jacobian(self, X, mode, layer=None):
+        """Jacobian of the network's outputs A^[L] (or of hidden layer
+        ``layer``'s activations, ``transform``'s) with respect to validated X,
         shape (n_samples, n^[L], n_features)."""
         from fastffnn.jacobian import input_jacobian
 
+        if layer is not None:
+            params, sizes, codes = self._hidden_arrays(self._hidden_layer(layer))
+            return input_jacobian(params, sizes, codes, X, mode=mode)
         return input_jacobian(self._live_parameters(), self._sizes, self._codes, X, mode=mode)

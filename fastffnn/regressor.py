@@ -210,8 +210,9 @@ default="squared_error"
         """Predicted targets, shape (n_samples,) for one output, else (n_samples, n_outputs)."""
         return _targets(self._predicted(X))
 
-    def jacobian(self, X, mode="auto"):
-        """Jacobian of :meth:`predict` with respect to the input features.
+    def jacobian(self, X, mode="auto", layer=None):
+        """Jacobian of :meth:`predict` (or of :meth:`transform`) with respect
+        to the input features.
 
         Parameters
         ----------
@@ -221,14 +222,18 @@ default="squared_error"
             Forward accumulation (tangents, one pass per input feature) or
             reverse accumulation (backpropagation, one pass per output);
             "auto" takes forward when n_features < n_outputs.
+        layer : int or None, default=None
+            None: of :meth:`predict`; a hidden layer (as ``transform``'s
+            ``layer``): of ``transform(X, layer)``.
 
         Returns
         -------
         jacobian : ndarray of shape (n_samples, n_outputs, n_features)
             ``jacobian[i, r, k]`` is the derivative of output ``r`` of
-            ``predict(X)[i]`` with respect to ``X[i, k]``.
+            ``predict(X)[i]`` (or of that layer's unit r) with respect to
+            ``X[i, k]``.
         """
-        return self._output_jacobian(self._validated(X), mode)
+        return self._output_jacobian(self._validated(X), mode, layer)
 
 
 def _targets(out):
