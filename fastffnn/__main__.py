@@ -1,8 +1,10 @@
-"""Command line: ``python -m fastffnn {demo,train,predict,bench,compile}`` (also ``fastffnn ...``).
+"""Command line: ``python -m fastffnn {demo,train,predict,convert,bench,compile}``
+(also ``fastffnn ...``).
 
 demo      train on scikit-learn's bundled digits, print accuracy and time per epoch
-train     train a preprocessing + FFNNClassifier pipeline on a CSV file, save it
-predict   predict labels or class probabilities for a CSV file with a saved model
+train     train a preprocessing + FFNNClassifier (or FFNNRegressor) pipeline on a CSV file, save it
+predict   predict labels, values or class probabilities for a CSV file with a saved model
+convert   a model file that is a pickle (older train) to a skops file
 bench     side-by-side speed comparison with scikit-learn, PyTorch and onnxruntime
 compile   compile everything into numba's on-disk cache (for images, CI caches, clusters)
 
@@ -105,6 +107,8 @@ def read_csv(path):
         raise CommandError(f"{path} is not a readable CSV file: {error}") from None
     except OSError as error:
         raise CommandError(f"cannot read {path}: {error.strerror or error}") from None
+    if header and not header[0]:
+        header[0] = INDEX_COLUMN  # what pandas' to_csv writes for the index, and reads back as
     if any(not name for name in header):
         raise CommandError(f"{path}: the header has an empty column name "
                            f"(column {header.index('') + 1})")  # fmt: skip
@@ -115,6 +119,10 @@ def read_csv(path):
     if not rows:
         raise CommandError(f"{path} has a header but no data rows")
     return header, rows, lines
+
+
+#: The name of an unnamed first column (a DataFrame's index, as ``to_csv`` writes it).
+INDEX_COLUMN = "Unnamed: 0"
 
 
 def _columns_hint(path, header):
@@ -208,12 +216,34 @@ def _drop(text):
     return [name.strip() for name in text.split(",") if name.strip()]
 
 
+def _na_values(text):
+    return tuple(value.strip() for value in text.split(",") if value.strip())
+
+
+def _task(y, asked):
+    """ "classification" or "regression": as asked, or by scikit-learn's
+    ``type_of_target`` of the target column read as numbers where it can be."""
+    if asked != "auto":
+        return asked
+    import numpy as np
+    from sklearn.utils.multiclass import type_of_target
+
+    try:
+        values = np.array(y, dtype=np.float64)
+    except ValueError:
+        return "classification"  # labels that are not numbers
+    return "regression" if type_of_target(values) == "continuous" else "classification"
+
+
 def train(args):
-    """Train a preprocessing + FFNNClassifier pipeline on a CSV file and save it.
+    """Train a preprocessing + FFNNClassifier (or FFNNRegressor) pipeline on a CSV file and save it.
 
     Numeric columns are median-imputed and standardized, text columns imputed
-    and one-hot encoded (``fastffnn.tables``). The held-out accuracy is
-    measured on a stratified --test-size split; then, unless --no-refit, the
+    and one-hot encoded (``fastffnn.tables``). The task is regression when
+    the target is continuous (scikit-learn's ``type_of_target``) or --task
+    says so; a regressor learns the standardized target. The held-out
+    accuracy (R² and mean absolute error for regression) is measured on a
+    --test-size split (stratified for classes); then, unless --no-refit, the
     pipeline is fitted again on every row and that model is saved, as a skops
     file (``fastffnn.model_files``), which loads without running code.
     """
@@ -226,19 +256,24 @@ def train(args):
     if unknown:
         raise CommandError(f"--drop names no column of {args.data}: "
                            f"{', '.join(map(repr, unknown))}")  # fmt: skip
-    features = [name for name in header if name != args.target and name not in args.drop]
+    dropped = {name: "--drop" for name in args.drop}
+    if header[0] == INDEX_COLUMN and INDEX_COLUMN != args.target:
+        dropped.setdefault(INDEX_COLUMN, "an unnamed first column: a row index, as written by "
+                                         "pandas' to_csv")  # fmt: skip
+    features = [name for name in header if name != args.target and name not in dropped]
     if not features:
         raise CommandError(f"{args.data} has no feature columns besides the target {args.target!r}")
     try:
         columns = [[row[header.index(name)] for row in rows] for name in features]
-        numeric, categorical = tables.column_kinds(args.data, features, columns)
-        X = tables.feature_matrix(args.data, header, rows, lines, numeric, categorical)
+        numeric, categorical = tables.column_kinds(args.data, features, columns, args.na_values)
+        X = tables.feature_matrix(args.data, header, rows, lines, numeric, categorical,
+                                  args.na_values)  # fmt: skip
     except tables.TableError as error:
         raise CommandError(str(error)) from None
     target_index = header.index(args.target)
     y = [row[target_index].strip() for row in rows]
     for label, line in zip(y, lines):
-        if not label:
+        if not label or label in args.na_values:
             raise CommandError(f"{args.data}, line {line}: the target column {args.target!r} "
                                "is empty")  # fmt: skip
     _check_output_dir(args.out)
@@ -248,46 +283,86 @@ def train(args):
     from sklearn.pipeline import make_pipeline
 
     import fastffnn
-    from fastffnn import FFNNClassifier, model_files
+    from fastffnn import FFNNClassifier, FFNNRegressor, model_files
 
-    y = np.array(y, dtype=object)
-    classes, counts = np.unique(y, return_counts=True)
-    if len(classes) < 2:
-        raise CommandError(f"the target column {args.target!r} holds one class only "
-                           f"({classes[0]!r}); a classifier needs two or more")  # fmt: skip
+    task = _task(y, args.task)
+    settings = dict(hidden_layer_sizes=args.hidden, activation=args.activation,
+                    max_iter=args.max_iter, random_state=args.random_state,
+                    verbose=args.verbose)  # fmt: skip
+    if task == "regression":
+        try:
+            y = np.array(y, dtype=np.float64)
+        except ValueError:
+            raise CommandError(f"--task regression: the target column {args.target!r} holds "
+                               "values that are not numbers") from None  # fmt: skip
+        if not np.isfinite(y).all():
+            raise CommandError(f"the target column {args.target!r} holds values that are not "
+                               "finite numbers")  # fmt: skip
+        stratify, classes = None, None
+    else:
+        y = np.array(y, dtype=object)
+        classes, counts = np.unique(y, return_counts=True)
+        if len(classes) < 2:
+            raise CommandError(f"the target column {args.target!r} holds one class only "
+                               f"({classes[0]!r}); a classifier needs two or more")  # fmt: skip
+        stratify = y
 
     def new_model():
-        return make_pipeline(tables.preprocessing(len(numeric), len(categorical)), FFNNClassifier(
-            hidden_layer_sizes=args.hidden, activation=args.activation, max_iter=args.max_iter,
-            random_state=args.random_state, verbose=args.verbose,
-        ))  # fmt: skip
+        preprocessing = tables.preprocessing(len(numeric), len(categorical))
+        if task == "classification":
+            return make_pipeline(preprocessing, FFNNClassifier(**settings))
+        from sklearn.compose import TransformedTargetRegressor
+        from sklearn.preprocessing import StandardScaler
 
+        return TransformedTargetRegressor(make_pipeline(preprocessing, FFNNRegressor(**settings)),
+                                          transformer=StandardScaler())  # fmt: skip
+
+    what = (f"target {args.target!r} with {len(classes)} classes" if task == "classification"
+            else f"target {args.target!r}, continuous: regression")  # fmt: skip
     print(f"data: {len(rows)} rows, {len(numeric)} numeric and {len(categorical)} categorical "
-          f"feature columns, target {args.target!r} with {len(classes)} classes")  # fmt: skip
-    print(f"model: impute + scale / one-hot + FFNNClassifier(hidden_layer_sizes={args.hidden}, "
+          f"feature columns, {what}")  # fmt: skip
+    print(f"columns: numeric (numbers in every filled cell): {_names(numeric)}")
+    print(f"columns: categorical (text, one-hot encoded): {_names(categorical)}")
+    for name, why in dropped.items():
+        print(f"columns: dropped {name!r}: {why}")
+    estimator = "FFNNClassifier" if task == "classification" else "FFNNRegressor"
+    print(f"model: impute + scale / one-hot + {estimator}(hidden_layer_sizes={args.hidden}, "
           f"activation={args.activation!r}, max_iter={args.max_iter})")  # fmt: skip
-    accuracy = None
+    held_out = {}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             if args.test_size > 0:
-                if counts.min() < 2:
+                if stratify is not None and counts.min() < 2:
                     rare = classes[counts.argmin()]
-                    raise CommandError(f"class {rare!r} of {args.target!r} has a single row; a "
-                                       "stratified split needs two or more per class (or use "
-                                       "--test-size 0)")  # fmt: skip
+                    raise CommandError(
+                        f"class {rare!r} of {args.target!r} has a single row; a stratified "
+                        "split needs two or more per class (or use --test-size 0, or --task "
+                        "regression for a number)"
+                    )
                 try:
                     X_train, X_test, y_train, y_test = train_test_split(
-                        X, y, test_size=args.test_size, stratify=y,
+                        X, y, test_size=args.test_size, stratify=stratify,
                         random_state=args.random_state,
                     )  # fmt: skip
                 except ValueError as error:
                     raise CommandError(f"cannot split {len(rows)} rows for testing: "
                                        f"{_one_line(error)}") from None  # fmt: skip
                 model = new_model().fit(X_train, y_train)
-                accuracy = float(model.score(X_test, y_test))
-                print(f"held-out accuracy: {accuracy:.4f} ({len(y_test)} rows, stratified "
-                      f"{args.test_size:.0%} split, random_state={args.random_state})")  # fmt: skip
+                kind = "stratified " if stratify is not None else ""
+                split = (f"({len(y_test)} rows, {kind}{args.test_size:.0%} split, "
+                         f"random_state={args.random_state})")  # fmt: skip
+                if task == "classification":
+                    held_out["accuracy"] = float(model.score(X_test, y_test))
+                    print(f"held-out accuracy: {held_out['accuracy']:.4f} {split}")
+                else:
+                    from sklearn.metrics import mean_absolute_error
+
+                    predicted = model.predict(X_test)
+                    held_out["r2"] = float(model.score(X_test, y_test))
+                    held_out["mae"] = float(mean_absolute_error(y_test, predicted))
+                    print(f"held-out R²: {held_out['r2']:.4f}, mean absolute error: "
+                          f"{held_out['mae']:.6g} {split}")  # fmt: skip
             if args.test_size == 0 or args.refit:
                 model = new_model().fit(X, y)
                 print(f"{'refitted' if args.test_size > 0 else 'fitted'} on all {len(rows)} rows")
@@ -299,13 +374,17 @@ def train(args):
             _report_warnings(caught)
     bundle = {
         "format": MODEL_FORMAT,
+        "task": task,
         "model": model,
         "feature_names": numeric + categorical,
         "numeric_features": numeric,
         "categorical_features": categorical,
+        "na_values": list(args.na_values),
         "target": args.target,
-        "classes": [str(label) for label in model.classes_],
-        "held_out_accuracy": accuracy,
+        "classes": [str(label) for label in model.classes_] if task == "classification" else [],
+        "held_out_accuracy": held_out.get("accuracy"),
+        "held_out_r2": held_out.get("r2"),
+        "held_out_mae": held_out.get("mae"),
         "fastffnn_version": getattr(fastffnn, "__version__", None),
     }
     try:
@@ -321,6 +400,10 @@ def train(args):
     return 0
 
 
+def _names(names):
+    return ", ".join(map(repr, names)) if names else "none"
+
+
 # --------------------------------------------------------------- predict
 
 
@@ -328,17 +411,24 @@ def _print_warning(message, *args, **kwargs):
     print(f"fastffnn: warning: {_one_line(message)}", file=sys.stderr)
 
 
-def load_model(path):
+def load_model(path, allow_pickle=False):
     """The dict written by ``train`` (model, feature_names, target, classes).
 
     A skops file loads without running code from it, or not at all when it
     names a type outside ``fastffnn.model_files.TRUSTED_TYPES``. A pickle, as
-    ``train`` wrote before skops files, still loads, after a warning.
+    ``train`` wrote before skops files, is refused unless ``allow_pickle``
+    (``--allow-pickle``): then it loads, after a warning.
     """
     if not os.path.isfile(path):
         raise CommandError(f"{path}: no such model file" if not os.path.exists(path)
                            else f"{path} is not a model file")  # fmt: skip
     from fastffnn import model_files
+
+    if model_files.is_pickle(path) and not allow_pickle:
+        raise CommandError(f"{path} is a pickle (fastffnn train wrote pickles before skops "
+                           "files), which runs whatever code it holds when loaded; if you trust "
+                           f"it, convert it once to a safe model file with: fastffnn convert "
+                           f"{path} model.skops (or pass --allow-pickle)")  # fmt: skip
 
     with warnings.catch_warnings():
         # printed as they come: the pickle warning before the pickle runs
@@ -356,12 +446,29 @@ def load_model(path):
     if bundle["format"] == NUMERIC_MODEL_FORMAT:
         bundle = {**bundle, "numeric_features": bundle["feature_names"],
                   "categorical_features": []}  # fmt: skip
-    return bundle
+    return {"task": "classification", "na_values": [], **bundle}
+
+
+def convert(args):
+    """Convert a model file that is a pickle (older train) to a skops file."""
+    from fastffnn import model_files
+
+    bundle = load_model(args.model, allow_pickle=True)
+    _check_output_dir(args.out)
+    try:
+        model_files.save(args.out, bundle)
+    except (OSError, model_files.ModelFileError) as error:
+        raise CommandError(f"cannot write {args.out}: {_one_line(error)}") from None
+    print(f"wrote {args.out}, a skops model file that loads without running code")
+    return 0
 
 
 def predict(args):
-    """Predict labels (or, with --proba, class probabilities) for the rows of a CSV file."""
-    bundle = load_model(args.model)
+    """Predict labels or values (or, with --proba, class probabilities) for a CSV file's rows."""
+    bundle = load_model(args.model, args.allow_pickle)
+    if args.proba and bundle["task"] == "regression":
+        raise CommandError(f"{args.model} is a regression model: it predicts values, not class "
+                           "probabilities; leave out --proba")  # fmt: skip
     header, rows, lines = read_csv(args.data)
     features = bundle["feature_names"]
     missing = [name for name in features if name not in header]
@@ -387,6 +494,7 @@ def predict(args):
                 lines,
                 bundle["numeric_features"],
                 bundle["categorical_features"],
+                tuple(bundle["na_values"]),
             )
         except tables.TableError as error:
             raise CommandError(str(error)) from None
@@ -479,6 +587,21 @@ def build_parser():
         help="hidden layer sizes, comma-separated (default: 100)",
     )
     train_parser.add_argument(
+        "--task",
+        choices=["auto", "classification", "regression"],
+        default="auto",
+        help="auto (default): regression when the target is continuous (scikit-learn's "
+        "type_of_target), else classification",
+    )
+    train_parser.add_argument(
+        "--na-values",
+        type=_na_values,
+        default=(),
+        metavar="MARKERS",
+        help="more cell values meaning missing, comma-separated, like '?,-' (empty, nan, NA, "
+        "N/A, null and None always are)",
+    )
+    train_parser.add_argument(
         "--activation",
         default="relu",
         choices=[name for name in registry.HIDDEN_ACTIVATIONS if name not in registry.ALIASES],
@@ -540,9 +663,24 @@ def build_parser():
         "--proba", action="store_true", help="write class probabilities, one column per class"
     )
     predict_parser.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="load a model file that is a pickle (runs its code; only for files you trust)",
+    )
+    predict_parser.add_argument(
         "--out", metavar="PREDICTIONS.csv", help="output CSV file (default: standard output)"
     )
     predict_parser.set_defaults(run=predict)
+
+    convert_parser = commands.add_parser(
+        "convert",
+        help=convert.__doc__,
+        description=convert.__doc__ + " Loading the pickle "
+        "runs whatever code it holds: convert only files you trust.",
+    )
+    convert_parser.add_argument("model", metavar="OLD.joblib")
+    convert_parser.add_argument("out", metavar="NEW.skops")
+    convert_parser.set_defaults(run=convert)
 
     bench_parser = commands.add_parser(
         "bench", help="side-by-side speed comparison (training and predict_proba)"

@@ -53,7 +53,7 @@ def _type_names(types):
 
 
 def _trusted_types():
-    from sklearn.compose import ColumnTransformer
+    from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import LabelBinarizer, OneHotEncoder, StandardScaler
@@ -66,6 +66,7 @@ def _trusted_types():
         # the pipeline of fastffnn.tables.preprocessing and the network
         Pipeline, ColumnTransformer, SimpleImputer, StandardScaler, OneHotEncoder,
         FFNNClassifier, FFNNRegressor,
+        TransformedTargetRegressor,  # the command line's regression: y standardized
         LabelBinarizer,  # FFNNClassifier's labels
         OptimizerState,  # Adam's moments or SGD's velocity, for partial_fit
         np.random.RandomState,  # an estimator's random_state, as scikit-learn keeps it
@@ -188,8 +189,7 @@ def load(path, *, trusted=(), allow_pickle=False):
         warnings.warn(
             f"{name} is a pickle (fastffnn train wrote pickles before skops files): loading it "
             "runs whatever code it holds, so load only files you trust. Convert it to a safe "
-            'model file with: python -c "import joblib, fastffnn.model_files as m; '
-            f"m.save('model.skops', joblib.load({name!r}))\"",
+            f"model file once with: fastffnn convert {name} model.skops",
             PickleModelWarning,
             stacklevel=2,
         )

@@ -32,8 +32,9 @@ class TableError(ValueError):
     """A column or cell the command line cannot use; the message says which."""
 
 
-def _missing(cell):
-    return cell.strip().lower() in MISSING
+def _missing(cell, na_values=()):
+    cell = cell.strip()
+    return cell.lower() in MISSING or cell in na_values
 
 
 def _number(cell):
@@ -43,15 +44,16 @@ def _number(cell):
         return None
 
 
-def column_kinds(path, names, cells):
+def column_kinds(path, names, cells, na_values=()):
     """``(numeric, categorical)``: the feature columns ``names`` split by kind.
 
-    ``cells[k]`` is the list of column k's cells (strings). Raises TableError
+    ``cells[k]`` is the list of column k's cells (strings); ``na_values``
+    are further markers of missing cells (``?``, say). Raises TableError
     for a column that cannot be used: empty in every row, or an identifier.
     """
     numeric, categorical = [], []
     for name, column in zip(names, cells):
-        present = [cell.strip() for cell in column if not _missing(cell)]
+        present = [cell.strip() for cell in column if not _missing(cell, na_values)]
         if not present:
             raise TableError(f"{path}: column {name!r} is empty in every row; drop it with "
                              f"--drop {name}")  # fmt: skip
@@ -66,18 +68,18 @@ def column_kinds(path, names, cells):
     return numeric, categorical
 
 
-def feature_matrix(path, header, rows, lines, numeric, categorical):
+def feature_matrix(path, header, rows, lines, numeric, categorical, na_values=()):
     """The columns ``numeric`` then ``categorical`` of ``rows`` as an object
     array (n_rows, n_columns): floats (NaN where missing), then strings (NaN
-    where missing). A numeric column's cell that is no finite number raises
-    TableError naming its line."""
+    where missing, ``na_values`` included). A numeric column's cell that is
+    no finite number raises TableError naming its line."""
     columns = numeric + categorical
     index = [header.index(name) for name in columns]
     X = np.empty((len(rows), len(columns)), dtype=object)
     for r, (row, line) in enumerate(zip(rows, lines)):
         for c, (name, i) in enumerate(zip(columns, index)):
             cell = row[i]
-            if _missing(cell):
+            if _missing(cell, na_values):
                 X[r, c] = np.nan
             elif c < len(numeric):
                 value = _number(cell)

@@ -369,3 +369,72 @@ def test_bench_tiny_writes_json_and_chart(tmp_path):
         assert "no chart: matplotlib is not installed" in result.stdout
     else:
         assert (tmp_path / "bench.png").stat().st_size > 0
+
+
+# ------------------------------------------------------------ regression
+
+
+@pytest.fixture(scope="module")
+def houses(tmp_path_factory):
+    """A house-price table as pandas' to_csv writes it: an unnamed index column,
+    a numeric column with '?' for missing cells, a text column, a continuous target."""
+    pd = pytest.importorskip("pandas")
+    folder = tmp_path_factory.mktemp("houses")
+    rng = np.random.default_rng(0)
+    n = 300
+    frame = pd.DataFrame({"area": rng.uniform(50, 200, n),
+                          "rooms": rng.integers(1, 6, n).astype(object),
+                          "town": rng.choice(["north", "south", "east"], n)})  # fmt: skip
+    frame["price"] = (1000 * frame["area"] + 20000 * (frame["town"] == "north")
+                      + rng.normal(0, 5000, n) + 0.5)  # fmt: skip
+    frame.loc[::13, "rooms"] = "?"
+    frame.to_csv(folder / "houses.csv")
+    return folder
+
+
+def test_train_picks_regression_for_a_continuous_target_and_reports_r2(houses):
+    result = fastffnn("train", "houses.csv", "--target", "price", "--na-values", "?",
+                      "--max-iter", "300", "--out", "price.skops", cwd=houses)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "continuous: regression" in out
+    assert "numeric (numbers in every filled cell): 'area', 'rooms'" in out
+    assert "categorical (text, one-hot encoded): 'town'" in out
+    assert "dropped 'Unnamed: 0': an unnamed first column: a row index" in out
+    r2 = float(out.split("held-out R²: ")[1].split(",")[0])
+    assert r2 > 0.9, out
+    bundle = model_files.load(houses / "price.skops")
+    assert bundle["task"] == "regression" and bundle["held_out_r2"] == pytest.approx(r2, abs=1e-4)
+    predicted = fastffnn("predict", "price.skops", "houses.csv", cwd=houses)
+    assert predicted.returncode == 0, predicted.stderr
+    rows = list(csv.reader(predicted.stdout.splitlines()))
+    assert rows[0] == ["price"] and len(rows) == 301
+    values = np.array([float(row[0]) for row in rows[1:]])
+    prices = np.array([float(row[-1]) for row in list(csv.reader(open(houses / "houses.csv")))[1:]])
+    assert np.median(np.abs(values - prices)) < 10000
+    refused = fastffnn("predict", "price.skops", "houses.csv", "--proba", cwd=houses)
+    assert refused.returncode == 2 and "regression model" in refused.stderr
+
+
+def test_without_na_values_a_question_mark_column_is_categorical(houses):
+    result = fastffnn("train", "houses.csv", "--target", "price", "--max-iter", "5",
+                      "--test-size", "0", "--out", "q.skops", cwd=houses)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "categorical (text, one-hot encoded): 'rooms', 'town'" in result.stdout
+
+
+def test_task_regression_for_a_whole_number_target(tmp_path):
+    rng = np.random.default_rng(1)
+    rows = [[f"{x:.3f}", str(int(10 * x) + 3)] for x in rng.uniform(0, 5, 200)]
+    write_csv(tmp_path / "counts.csv", ["x", "count"], rows)
+    auto = fastffnn("train", "counts.csv", "--target", "count", "--max-iter", "5",
+                    "--test-size", "0", "--out", "a.skops", cwd=tmp_path)  # fmt: skip
+    assert "classes" in auto.stdout  # whole numbers: classes, as type_of_target says
+    told = fastffnn("train", "counts.csv", "--target", "count", "--task", "regression",
+                    "--max-iter", "50", "--out", "r.skops", cwd=tmp_path)  # fmt: skip
+    assert told.returncode == 0, told.stderr
+    assert "held-out R²" in told.stdout
+    bad = fastffnn("train", "counts.csv", "--target", "x", "--task", "classification",
+                   "--max-iter", "2", "--test-size", "0", "--out", "c.skops",
+                   cwd=tmp_path)  # fmt: skip
+    assert bad.returncode == 0  # 200 distinct values as classes: allowed when asked for

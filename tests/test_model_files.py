@@ -310,25 +310,31 @@ def test_untrusted_in_finds_every_type_however_deep():
 # ---------------------------------------------------------- legacy pickles
 
 
-def test_a_legacy_joblib_file_still_loads_with_a_warning_that_says_how_to_convert_it(
-    folder, printed, tmp_path, capsys, monkeypatch
+def test_a_legacy_joblib_file_is_refused_naming_the_conversion_and_loads_when_allowed(
+    folder, printed, tmp_path, capsys
 ):
     """Written as ``train`` wrote before skops files: the dict, by joblib.dump."""
     shutil.copy(folder / "data.csv", tmp_path / "data.csv")
     joblib.dump(model_files.load(folder / "model.skops"), tmp_path / "legacy.joblib")
-    result = fastffnn("predict", "legacy.joblib", "data.csv", "--proba", cwd=tmp_path)
+    refused = fastffnn("predict", "legacy.joblib", "data.csv", "--proba", cwd=tmp_path)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert "is a pickle" in refused.stderr
+    assert "fastffnn convert legacy.joblib model.skops" in refused.stderr
+    # --allow-pickle: loads after the warning
+    result = fastffnn("predict", "legacy.joblib", "data.csv", "--proba", "--allow-pickle",
+                      cwd=tmp_path)  # fmt: skip
     np.testing.assert_array_equal(proba_table(result), printed)
     warning = result.stderr.splitlines()[0]
     assert warning.startswith("fastffnn: warning: legacy.joblib is a pickle"), result.stderr
     assert "runs whatever code it holds" in warning
-    # the conversion the warning prints, as printed, gives a skops model predicting the same
-    command = warning.split('python -c "', 1)[1].rstrip('"')
-    monkeypatch.chdir(tmp_path)
-    exec(command, {})
+    # the conversion the error names gives a skops model predicting the same
+    converted = fastffnn("convert", "legacy.joblib", "model.skops", cwd=tmp_path)
+    assert converted.returncode == 0, converted.stderr
     assert zipfile.is_zipfile(tmp_path / "model.skops")
-    converted = run_in_process(["predict", "model.skops", "data.csv", "--proba"], capsys)
-    assert converted.stderr == ""
-    np.testing.assert_array_equal(proba_table(converted), printed)
+    again = run_in_process(["predict", str(tmp_path / "model.skops"),
+                            str(tmp_path / "data.csv"), "--proba"], capsys)  # fmt: skip
+    assert again.stderr == ""
+    np.testing.assert_array_equal(proba_table(again), printed)
     # from Python: refused unless asked for, then a PickleModelWarning
     with pytest.raises(model_files.ModelFileError, match="is a pickle"):
         model_files.load(tmp_path / "legacy.joblib")
@@ -347,7 +353,8 @@ class _Loud:
 def test_the_pickle_warning_comes_before_the_pickle_runs(folder, tmp_path):
     with open(tmp_path / "loud.joblib", "wb") as file:
         pickle.dump(_Loud(), file, protocol=4)
-    result = fastffnn("predict", tmp_path / "loud.joblib", "data.csv", cwd=folder)
+    result = fastffnn("predict", tmp_path / "loud.joblib", "data.csv", "--allow-pickle",
+                      cwd=folder)  # fmt: skip
     assert result.returncode == 2
     lines = result.stderr.splitlines()
     assert lines[0].startswith("fastffnn: warning: ") and "is a pickle" in lines[0], lines
