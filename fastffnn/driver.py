@@ -188,7 +188,7 @@ class TrainingDriver:
                 "large values and need to be preprocessed."
             )
         self.n_iter_ = int(result.nit)
-        self.loss_ = float(result.fun)
+        self.loss_ = result.reported_loss
         if not result.success:
             message = result.message
             if isinstance(message, bytes):

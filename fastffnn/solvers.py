@@ -16,9 +16,10 @@ from fastffnn.bundles import (
     Regularization,
     Workspaces,
 )
+from fastffnn.kernels.costs import SQUARED_ERROR
 from fastffnn.kernels.inputs import count_rows, row_buffer
 from fastffnn.kernels.optimizers import ADAM, SGD
-from fastffnn.network import workspace_size
+from fastffnn.network import parameter_views, workspace_size
 from fastffnn.threads import thread_limits
 from fastffnn.training import batch_loss_and_gradient, train_epoch
 
@@ -191,25 +192,61 @@ class EpochRunner:
         return total / self.n_samples
 
 
+def lbfgs_objective(data, network, alpha):
+    """``(loss_and_gradient, reported)``: the function L-BFGS minimizes, flat
+    float64 parameters -> ``(f, gradient)`` (it writes them into
+    ``network.params``), and ``reported(f)``, the training loss (scikit-learn's
+    ``loss_``) at the parameters ``f`` was evaluated at.
+
+    Squared error over several outputs: J (scikit-learn's ``loss_``) is the
+    mean over the outputs but its gradient is the sum's (C5), so ``f`` is the
+    sum's value, consistent with the gradient (scikit-learn's issue #8349
+    hands scipy the mean with the sum's gradient); ``reported`` turns it back
+    into J. For every other cost f is J.
+    """
+    params = network.params
+    work = chunk_workspaces(network.sizes, count_rows(data.X), params.size, params.dtype)
+    penalty = regularization(alpha, params.dtype)
+    n_outputs = int(network.sizes[-1])
+    summed = n_outputs > 1 and int(network.codes[-1]) == SQUARED_ERROR
+    weights = parameter_views(params, network.sizes)[0]
+    weight_total = float(np.sum(data.s, dtype=np.float64))
+
+    def penalty_value():  # R1 at the current parameters
+        squares = sum(float(np.dot(W.ravel(), W.ravel())) for W in weights)
+        return alpha * squares / (2 * weight_total)
+
+    def loss_and_gradient(flat):
+        params[:] = flat
+        J = float(batch_loss_and_gradient(data, network, work, penalty, np.uint64(0)))
+        if summed:
+            P = penalty_value()
+            J = P + n_outputs * (J - P)
+        return J, work.grads.astype(np.float64)
+
+    def reported(f):
+        if not summed:
+            return f
+        P = penalty_value()
+        return P + (f - P) / n_outputs
+
+    return loss_and_gradient, reported
+
+
 def minimize_lbfgs(data, network, alpha, *, max_iter, max_fun, tol, callback=None):
     """Minimize the full-batch cost with scipy's L-BFGS-B; ``network.params``
     is updated in place.
 
     Loss and gradient come from one compiled pass over all of ``data`` (used
-    in place), split into chunks like a mini-batch. scipy works in float64; a
-    float32 network is evaluated in float32. scipy's own vector arithmetic
-    runs under the same single-threaded BLAS as the compiled passes
-    (``fastffnn.threads``), so its results do not depend on BLAS threads
-    either. Returns scipy's ``OptimizeResult``.
+    in place), split into chunks like a mini-batch (:func:`lbfgs_objective`).
+    scipy works in float64; a float32 network is evaluated in float32.
+    scipy's own vector arithmetic runs under the same single-threaded BLAS as
+    the compiled passes (``fastffnn.threads``), so its results do not depend
+    on BLAS threads either. Returns scipy's ``OptimizeResult``, with
+    ``reported_loss``, the training loss at its ``x``.
     """
     params = network.params
-    work = chunk_workspaces(network.sizes, count_rows(data.X), params.size, params.dtype)
-    penalty = regularization(alpha, params.dtype)
-
-    def loss_and_gradient(flat):
-        params[:] = flat
-        loss = batch_loss_and_gradient(data, network, work, penalty, np.uint64(0))
-        return float(loss), work.grads.astype(np.float64)
+    loss_and_gradient, reported = lbfgs_objective(data, network, alpha)
 
     with thread_limits():
         import scipy.optimize  # here: importing it costs ~0.2 s of every warm start
@@ -223,4 +260,5 @@ def minimize_lbfgs(data, network, alpha, *, max_iter, max_fun, tol, callback=Non
             options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
         )
     params[:] = result.x
+    result.reported_loss = reported(float(result.fun))
     return result

@@ -45,11 +45,21 @@ def _results(tmp_path, name, source, env=None, compiled=None):
         return {key: data[key] for key in data.files}
 
 
+#: Cases whose results changed on purpose since ``BEFORE``: L-BFGS on several
+#: outputs with squared error now hands scipy a loss consistent with its
+#: gradient (issue 24; ``fastffnn.solvers.lbfgs_objective``).
+CHANGED_ON_PURPOSE = (
+    "regressor squared_error lbfgs float64",
+    "regressor squared_error lbfgs float32",
+)
+
+
 def _assert_same_bytes(expected, got):
     assert expected.keys() == got.keys()
     different = [key for key in expected if expected[key].dtype != got[key].dtype
                  or expected[key].tobytes() != got[key].tobytes()]  # fmt: skip
-    assert not different, different
+    unexpected = [key for key in different if not key.startswith(CHANGED_ON_PURPOSE)]
+    assert not unexpected, unexpected
 
 
 needs_before = pytest.mark.skipif(
