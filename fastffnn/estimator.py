@@ -471,6 +471,21 @@ class BaseFFNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, CallbackSuppor
         return self._forward(self._validated(X, check_finite=False), unchecked=X,
                              network=network)  # fmt: skip
 
+    def set_output(self, *, transform=None):
+        """Set the container :meth:`transform` returns (scikit-learn's ``set_output`` API).
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"} or None, default=None
+            "default": NumPy arrays; "pandas" or "polars": a DataFrame whose
+            columns are :meth:`get_feature_names_out`; None leaves it unchanged.
+
+        Returns
+        -------
+        self : estimator instance
+        """
+        return super().set_output(transform=transform)
+
     def _hidden_layer(self, layer):
         """``layer`` of ``transform`` / ``jacobian`` as l in 1..L-1, checked."""
         n_hidden = len(self._sizes) - 2

@@ -22,6 +22,7 @@ SMALL = {  # script -> arguments for a quick run ({out} is a PNG path in tmp_pat
     "learning_curves.py": ["--max-iter", "30", "--out", "{out}"],
     "benchmark_chart.py": ["--no-torch", "--out", "{out}"],
     "tabular_study.py": "--folds 2 --max-iter 5 --problems wine,noisy --out {out}".split(),
+    "beyond_mlp.py": ["--max-iter", "20"],
 }
 WRITES_PNG = {"learning_curves.py", "benchmark_chart.py", "tabular_study.py"}
 

@@ -19,6 +19,7 @@ ARGUMENTS = {
     "benchmark_chart.py": ["--no-torch", "--out", "{out}"],
     "tabular_study.py": ["--folds", "3", "--max-iter", "40", "--out", "{out}"],
     "accumulation_modes.py": [],
+    "beyond_mlp.py": ["--max-iter", "60"],
 }
 
 
