@@ -163,3 +163,12 @@ def test_no_warning_without_callbacks():
         warnings.simplefilter("error")
         warnings.simplefilter("ignore", ConvergenceWarning)
         FFNNClassifier(max_iter=2, random_state=0).fit(X, y)
+
+
+def test_progress_bar_over_a_fit():
+    pytest.importorskip("rich", reason="sklearn.callback.ProgressBar needs rich")
+    from sklearn.callback import ProgressBar
+
+    X, y = digits()
+    model = FFNNClassifier(max_iter=4, random_state=0).set_callbacks(ProgressBar()).fit(X, y)
+    assert model.n_iter_ == 4

@@ -122,3 +122,33 @@ def test_bad_validation_data_is_refused_and_loses_nothing():
     with pytest.raises(ValueError, match="lbfgs"):
         FFNNClassifier(solver="lbfgs").fit(X, y, X_val=X_val, y_val=y_val)
     np.testing.assert_array_equal(model.coefs_[0], before)
+
+
+def test_validation_data_routed_through_a_grid_search():
+    from sklearn.model_selection import GridSearchCV
+
+    X, y, X_val, y_val = split()
+    with sklearn.config_context(enable_metadata_routing=True):
+        model = FFNNClassifier(max_iter=4, early_stopping=True, scoring="loss", random_state=0)
+        model.set_fit_request(X_val=True, y_val=True)
+        search = GridSearchCV(model, {"alpha": [1e-4, 1e-2]}, cv=2)
+        search.fit(X, y, X_val=X_val, y_val=y_val)
+    best = search.best_estimator_
+    assert len(best.validation_loss_curve_) == best.n_iter_
+    # the kept (best) weights' loss on the given validation data is the best score:
+    # the curve is of X_val, not of a split of the training data
+    expected = log_loss(y_val, best.predict_proba(X_val))
+    assert -best.best_validation_score_ == pytest.approx(expected, rel=1e-10)
+
+
+def test_nan_in_the_validation_data_is_refused_and_loses_nothing():
+    X, y, X_val, y_val = split()
+    model = FFNNClassifier(max_iter=2, random_state=0).fit(X, y)
+    before = [c.copy() for c in model.coefs_]
+    bad = X_val.copy()
+    bad[3, 5] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        model.fit(X, y, X_val=bad, y_val=y_val)
+    for a, b in zip(before, model.coefs_):
+        np.testing.assert_array_equal(a, b)
+    assert model.n_iter_ == 2
