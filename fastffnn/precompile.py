@@ -68,9 +68,16 @@ def run_workload(dtype, kind):
             model.predict_proba(X[:1])  # one block: no parallel region
             model.predict_proba(X)
         FFNNClassifier(early_stopping=True, **small).fit(X, y)
+        FFNNClassifier(early_stopping=True, scoring="loss", **small).fit(X, y, X_val=X, y_val=y)
+        # the validation loss calls a cost kernel from Python; one output is a
+        # C-ordered (1, m) array to numba, another signature: binary, and each loss
+        FFNNClassifier(early_stopping=True, **small).fit(X, y % 2)
+        for loss in registry.REGRESSION_LOSSES:
+            FFNNRegressor(loss=loss, quantile=0.5, early_stopping=True, **small).fit(X, y_reg)
         FFNNClassifier(**small).partial_fit(X, y, classes=[0, 1, 2])
         for mode in ("forward", "reverse"):
             model.jacobian(X[:2], mode=mode)
+        model.transform(X), model.transform(X[:1])
         regressor = FFNNRegressor(**small).fit(X, y_reg)
         regressor.predict(X)
         FFNNRegressor(solver="lbfgs", **small).fit(X, y_reg)

@@ -58,6 +58,10 @@ model = FFNNClassifier(hidden_layer_sizes=(20, 10), activation=["tanh", "relu"],
 model.fit(frozen, np.where(y > 4, "big", "small"), sample_weight=np.ones(len(y)))
 model.predict(frozen[:1]); model.predict_log_proba(X); model.jacobian(X[:3])
 model.predict_proba(np.tile(frozen, (34, 1))[:10000])  # parallel prediction blocks
+model.transform(X); model.transform(frozen[:1]); model.jacobian(X[:2], layer=1)
+FFNNClassifier((12,), max_iter=3, early_stopping=True, scoring="loss").fit(
+    X[:200], y[:200], X_val=X[200:], y_val=y[200:])
+FFNNRegressor(loss="quantile", quantile=0.9, max_iter=2).fit(X, y * 1.0, X_val=X, y_val=y * 1.0)
 FFNNClassifier(solver="sgd", nesterovs_momentum=True, max_iter=2).fit(X.astype(np.float32), y)
 FFNNClassifier(solver="lbfgs", max_iter=3, dtype="float32").fit(X, y).predict_proba(X)
 FFNNClassifier(max_iter=2, warm_start=True).fit(X, y > 4).fit(X, y > 4)
@@ -67,7 +71,8 @@ FFNNClassifier(max_iter=2).fit(X, np.stack([y > 4, y % 2 == 0], axis=1))
 FFNNClassifier().partial_fit(X.astype(np.int64), y, classes=np.arange(10))
 from fastffnn.registry import REGRESSION_LOSSES
 for loss in REGRESSION_LOSSES:
-    FFNNRegressor(loss=loss, max_iter=2).fit(X, np.stack([y, y + 1.0], axis=1)).predict(X)
+    two = np.stack([y, y + 1.0], axis=1)
+    FFNNRegressor(loss=loss, quantile=0.7, max_iter=2).fit(X, two).predict(X)
 csc = scipy.sparse.csc_matrix(X)
 sparse_model = FFNNClassifier(max_iter=2, early_stopping=True).fit(csc, y)
 sparse_model.predict_proba(scipy.sparse.csr_array(X)); sparse_model.jacobian(csc[:2])
