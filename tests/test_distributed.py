@@ -196,11 +196,14 @@ def test_grid_search_survives_a_killed_worker(client):
     ``scatter=[X, y]`` puts the data on every worker. joblib's dask backend
     scatters any other argument over 1 kB to a single worker, and a killed
     worker holding the only copy fails the search (FutureCancelledError);
-    150 samples keep the fold indices under that size.
+    150 samples keep the fold indices under that size, and int8 labels y
+    (150 bytes) wherever a copy of y travels instead of the scattered one.
     """
     X, y = make_classification(
         n_samples=150, n_features=20, n_informative=10, n_classes=3, random_state=0
     )
+    y = y.astype(np.int8)
+    client.wait_for_workers(2, timeout=120)  # both hold the scattered data
     local = _search(X, y, max_iter=300)
     pids = client.run(os.getpid)
     killed = {}
