@@ -111,19 +111,11 @@ def results():
 
 
 if __name__ == "__main__":
-    from numba.core import event
+    from helpers import COUNT_COMPILES  # a numba:compile listener appending to ``compiled``
 
-    compiled = []  # numba fires "numba:compile" on each cache miss
-
-    class _Count(event.Listener):
-        def on_start(self, ev):
-            compiled.append(ev.data["dispatcher"].py_func.__qualname__)
-
-        def on_end(self, ev):
-            pass
-
-    event.register("numba:compile", _Count())
+    listener = {}
+    exec(COUNT_COMPILES, listener)
     np.savez(sys.argv[1], **results())
     if len(sys.argv) > 2:  # where to write the names of the functions compiled
         with open(sys.argv[2], "w") as file:
-            file.write("\n".join(compiled))
+            file.write("\n".join(listener["compiled"]))
