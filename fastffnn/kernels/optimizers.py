@@ -61,8 +61,9 @@ def decay_weights(params, sizes, start, stop, decay):
     layer_start = 0
     for l in range(1, sizes.size):
         weights_end = layer_start + sizes[l - 1] * sizes[l]
-        for p in range(max(start, layer_start), min(stop, weights_end)):
-            params[p] *= one - decay
+        weights = params[max(start, layer_start) : min(stop, weights_end)]
+        for q in range(weights.size):  # from 0: no wraparound test (see costs._add_chunks)
+            weights[q] *= one - decay
         layer_start = weights_end + sizes[l]
 
 
