@@ -7,7 +7,7 @@ example ``git archive cf6b575 fastffnn | tar -x -C /tmp/before``). Each
 round runs both versions in fresh processes, one after the other (each with
 its own warm numba cache), timing the bench's configurations
 (``fastffnn.bench.run_fastffnn``: seconds per epoch, median of 3 fits) and
-``predict_proba`` on 10,000 rows and on one row; the report gives each
+``predict_proba`` on 10,000 rows and on one row in float64 and float32; the report gives each
 figure's median over the rounds and the ratio now / before (below 1: faster
 now). The budget of a change is 1.03 on every row.
 """
@@ -35,16 +35,18 @@ for config in bench.CONFIGS:
             "seconds_per_epoch"]
 X = np.random.default_rng(0).standard_normal((10_000, 200))
 y = np.arange(10_000) % 10
-model = FFNNClassifier((256, 128), max_iter=1, random_state=0).fit(X[:2000], y[:2000])
-for rows, repeats in ((10_000, 15), (1, 2000)):
-    part = X[:rows]
-    model.predict_proba(part)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+for dtype in ("float64", "float32"):
+    model = FFNNClassifier((256, 128), max_iter=1, random_state=0, dtype=dtype)
+    model.fit(X[:2000], y[:2000])
+    for rows, repeats in ((10_000, 15), (1, 2000)):
+        part = X[:rows].astype(dtype)
         model.predict_proba(part)
-        times.append(time.perf_counter() - start)
-    out[f"predict_proba {rows} row(s): microseconds"] = 1e6 * statistics.median(times)
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            model.predict_proba(part)
+            times.append(time.perf_counter() - start)
+        out[f"predict_proba {dtype} {rows} row(s): microseconds"] = 1e6 * statistics.median(times)
 print(json.dumps(out))
 """
 

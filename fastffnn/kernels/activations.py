@@ -6,6 +6,13 @@ Arrays are (units, examples) in Fortran order; loops run over examples
 kernels are serial: training runs them on chunks of examples in parallel
 (see ``fastffnn._jit``).
 
+Where a kernel may write in place (A is Z, dZ is dA) and its loop is
+vectorizable arithmetic, it has a second loop for that case over the one
+array: LLVM guards a two-array loop with an overlap test and runs the scalar
+copy when the arrays overlap, as they exactly do in place (relu forward and
+backward 4-7x slower that way, every call training makes). Both loops
+compute the same operations, so results do not depend on which runs.
+
 The backward kernels of A0-A4 and exp take the activation ``A`` rather than
 ``Z``: for ReLU, ``I(Z > 0) == I(A > 0)``, and sigmoid, tanh and softmax
 derivatives are written in ``A`` in MATH.md, so training keeps only ``A`` for
@@ -50,8 +57,16 @@ ACTIVATION_CODES["sigmoid"] = LOGISTIC
 
 
 @serial
+def in_place(X, Y):
+    """Whether two arrays of one shape start at the same address (one array, in place)."""
+    return X.ctypes.data == Y.ctypes.data
+
+
+@serial
 def identity_forward(Z, A):
     """A0: ``A = Z``. Z, A: (n, m); A may be Z."""
+    if in_place(Z, A):
+        return
     n, m = Z.shape
     for i in range(m):
         for j in range(n):
@@ -61,6 +76,8 @@ def identity_forward(Z, A):
 @serial
 def identity_backward(A, dA, dZ):
     """A0 backward: ``dZ = dA``. A, dA, dZ: (n, m); dZ may be dA."""
+    if in_place(dA, dZ):
+        return
     n, m = dA.shape
     for i in range(m):
         for j in range(n):
@@ -72,6 +89,12 @@ def relu_forward(Z, A):
     """A1: ``A = max(0, Z)``. Z, A: (n, m); A may be Z."""
     n, m = Z.shape
     zero = Z.dtype.type(0)
+    if in_place(Z, A):
+        for i in range(m):
+            for j in range(n):
+                a = A[j, i]
+                A[j, i] = a if a > zero else zero
+        return
     for i in range(m):
         for j in range(n):
             z = Z[j, i]
@@ -91,6 +114,11 @@ def relu_backward(A, dA, dZ):
     """
     n, m = A.shape
     zero = A.dtype.type(0)
+    if in_place(dA, dZ):
+        for i in range(m):
+            for j in range(n):
+                dZ[j, i] = dZ[j, i] * (A[j, i] > zero)
+        return
     for i in range(m):
         for j in range(n):
             dZ[j, i] = dA[j, i] * (A[j, i] > zero)
@@ -116,6 +144,12 @@ def logistic_backward(A, dA, dZ):
     """A2 backward: ``dZ = dA * A * (1 - A)``. A, dA, dZ: (n, m); dZ may be dA."""
     n, m = A.shape
     one = A.dtype.type(1)
+    if in_place(dA, dZ):
+        for i in range(m):
+            for j in range(n):
+                a = A[j, i]
+                dZ[j, i] = dZ[j, i] * a * (one - a)
+        return
     for i in range(m):
         for j in range(n):
             a = A[j, i]
@@ -136,6 +170,12 @@ def tanh_backward(A, dA, dZ):
     """A3 backward: ``dZ = dA * (1 - A * A)``. A, dA, dZ: (n, m); dZ may be dA."""
     n, m = A.shape
     one = A.dtype.type(1)
+    if in_place(dA, dZ):
+        for i in range(m):
+            for j in range(n):
+                a = A[j, i]
+                dZ[j, i] = dZ[j, i] * (one - a * a)
+        return
     for i in range(m):
         for j in range(n):
             a = A[j, i]
@@ -155,6 +195,11 @@ def exp_forward(Z, A):
 def exp_backward(A, dA, dZ):
     """exp backward: ``dZ = dA * A``. A, dA, dZ: (n, m); dZ may be dA."""
     n, m = A.shape
+    if in_place(dA, dZ):
+        for i in range(m):
+            for j in range(n):
+                dZ[j, i] = dZ[j, i] * A[j, i]
+        return
     for i in range(m):
         for j in range(n):
             dZ[j, i] = dA[j, i] * A[j, i]
@@ -202,6 +247,12 @@ def leaky_relu_forward(Z, A):
     """A5: ``A = z if z > 0 else 0.01 z``. Z, A: (n, m); A may be Z."""
     n, m = Z.shape
     zero, slope = Z.dtype.type(0), Z.dtype.type(LEAKY_SLOPE)
+    if in_place(Z, A):
+        for i in range(m):
+            for j in range(n):
+                a = A[j, i]
+                A[j, i] = a if a > zero else slope * a
+        return
     for i in range(m):
         for j in range(n):
             z = Z[j, i]
@@ -213,6 +264,11 @@ def leaky_relu_backward(Z, dA, dZ):
     """A5 backward: ``dZ = dA * (1 if z > 0 else 0.01)``. Z, dA, dZ: (n, m); dZ may be dA."""
     n, m = Z.shape
     zero, one, slope = Z.dtype.type(0), Z.dtype.type(1), Z.dtype.type(LEAKY_SLOPE)
+    if in_place(dA, dZ):
+        for i in range(m):
+            for j in range(n):
+                dZ[j, i] = dZ[j, i] * (one if Z[j, i] > zero else slope)
+        return
     for i in range(m):
         for j in range(n):
             dZ[j, i] = dA[j, i] * (one if Z[j, i] > zero else slope)
