@@ -127,6 +127,64 @@ class Inference(Benchmark):
         self.session.run(["probabilities"], {self.session.get_inputs()[0].name: self.rows})
 
 
+class Targets(Benchmark):
+    """The speed targets' figures as asv tracks them over commits, each from
+    peers measured in the same process: a configuration's share of the GEMM
+    peak, its speed-up over MLPClassifier (and PyTorch, when installed), and
+    ``predict_proba`` on 10,000 rows against onnxruntime."""
+
+    params = ["S", "M", "L float64", "L float32"]
+    param_names = ["config"]
+    timeout = 1200
+
+    def setup_cache(self):
+        from fastffnn.bench import gemm_peak
+
+        return {dtype: gemm_peak(np.dtype(dtype)) for dtype in ("float64", "float32")}
+
+    def setup(self, peaks, name):
+        self.config = _BY_NAME[name]
+        self.data = make_data(self.config)
+        _fit(_model(FFNNClassifier, self.config, 1), self.data[0][:64], self.data[2][:64])
+        self.ours = bench.run_fastffnn(self.config, self.data, 3)["seconds_per_epoch"]
+
+    def track_percent_of_gemm_peak(self, peaks, name):
+        flops = 6 * bench.n_weights(self.config) * self.data[0].shape[0]
+        return 100 * flops / self.ours / 1e9 / peaks[self.config.dtype]
+
+    track_percent_of_gemm_peak.unit = "% of peak"
+
+    def track_speedup_vs_mlpclassifier(self, peaks, name):
+        return bench.run_sklearn(self.config, self.data, 3)["seconds_per_epoch"] / self.ours
+
+    track_speedup_vs_mlpclassifier.unit = "x"
+
+    def track_speedup_vs_pytorch(self, peaks, name):
+        outcome = bench.run_torch(self.config, self.data, 3)
+        if "skipped" in outcome:
+            raise NotImplementedError(outcome["skipped"])  # asv: skipped, with the reason
+        return outcome["seconds_per_epoch"] / self.ours
+
+    track_speedup_vs_pytorch.unit = "x"
+
+
+class InferenceTargets(Benchmark):
+    """fastffnn's ``predict_proba`` speed over onnxruntime's on the same network
+    and rows (``bench.time_inference``), as asv tracks it."""
+
+    params = (["float32", "float64"], [10_000, 1])
+    param_names = ["dtype", "rows"]
+
+    def track_speedup_vs_onnxruntime(self, dtype, rows):
+        result = bench.time_inference(dtype, rows=(rows,))
+        times = result[f"{rows}_rows_us"]
+        if "onnxruntime" not in times:
+            raise NotImplementedError(result["onnxruntime"]["skipped"])
+        return times["onnxruntime"] / times["fastffnn"]
+
+    track_speedup_vs_onnxruntime.unit = "x"
+
+
 class ColdStart(Benchmark):
     """Fresh interpreters (``benchmarks/startup.py`` prints the same rows as
     ratios against MLPClassifier): import, the first fit with an empty numba
