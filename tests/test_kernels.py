@@ -1284,6 +1284,27 @@ def test_predict_rows_reports_what_is_not_finite(n_rows, sparse):
     assert status(huge, params=net["params"] * 1e10) == prediction.OUTPUT_NOT_FINITE
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_predict_rows_finds_a_non_finite_value_in_any_row_and_column(dtype):
+    """X's check tests each row whole (a loop without an exit per element, so it
+    vectorizes): NaN and inf are found wherever they are, at a row's first, a
+    middle and its last column, in the first, a middle and the last row."""
+    net = make_network(37, 2, "relu", "C2", dtype, m=23, n_in=37)
+    model = network_bundle(net)
+    X = np.ascontiguousarray(net["X"])
+    out = np.empty((X.shape[0], int(net["sizes"][-1])), dtype=dtype)
+
+    def status(X):
+        return prediction.predict_rows(boundary.compiled_input(X, dtype), model, np.int64(7),
+                                       out, True, numba.get_num_threads())  # fmt: skip
+
+    assert status(X) == prediction.FINITE
+    for row, column, bad in itertools.product((0, 11, 22), (0, 18, 36), (np.nan, np.inf, -np.inf)):
+        broken = X.copy()
+        broken[row, column] = bad
+        assert status(broken) == prediction.INPUT_NOT_FINITE, (row, column, bad)
+
+
 def test_every_registered_code_has_its_own_kernel():
     """The dispatchers end in identity (forward, backward) and Huber (cost) without
     raising for unknown codes (a raise inside training's parallel loop cost 1.5x), so

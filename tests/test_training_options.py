@@ -184,6 +184,13 @@ def test_weight_decay_shrinks_weights_but_not_biases():
 
     decay_weights(params, sizes, np.int64(0), np.int64(params.size), 0.5)
     assert all(np.all(c == 0.5) for c in coefs) and all(np.all(b == 1.0) for b in intercepts)
+    # over blocks that start and end inside weights and biases (as finish_batch's
+    # blocks do), each weight is decayed once and no bias is
+    params[:] = 1.0
+    edges = [0, 5, 700, 1040, 1041, 1180, params.size]
+    for start, stop in zip(edges[:-1], edges[1:]):
+        decay_weights(params, sizes, np.int64(start), np.int64(stop), 0.5)
+    assert all(np.all(c == 0.5) for c in coefs) and all(np.all(b == 1.0) for b in intercepts)
 
 
 def test_cosine_schedule_ends_at_zero_and_warm_start_restarts_it():
