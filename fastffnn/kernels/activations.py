@@ -9,9 +9,9 @@ kernels are serial: training runs them on chunks of examples in parallel
 Where a kernel may write in place (A is Z, dZ is dA) and its loop is
 vectorizable arithmetic, it has a second loop for that case over the one
 array: LLVM guards a two-array loop with an overlap test and runs the scalar
-copy when the arrays overlap, as they exactly do in place (relu forward and
-backward 4-7x slower that way, every call training makes). Both loops
-compute the same operations, so results do not depend on which runs.
+copy when the arrays overlap, as they exactly do in place (every call
+training makes). Both loops compute the same operations, so results do not
+depend on which runs.
 
 The backward kernels of A0-A4 and exp take the activation ``A`` rather than
 ``Z``: for ReLU, ``I(Z > 0) == I(A > 0)``, and sigmoid, tanh and softmax

@@ -442,7 +442,7 @@ def _add_chunks(chunk_grads, start, stop, scale, params, grads):
     Loops run over p innermost (vectorized), chunk after chunk: each
     ``grads[p]`` is still added up in chunk order. They index views of the
     range from 0: an index numba cannot prove non-negative gets a wraparound
-    test per element, which kept these loops scalar (3x slower). The squared
+    test per element, which kept these loops scalar. The squared
     norm keeps four running sums (p mod 4, from ``start``), added at the end:
     a fixed order, without one long chain of dependent additions.
     """
