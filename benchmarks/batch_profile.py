@@ -29,6 +29,7 @@ test; no assertions.
 import argparse
 import gc
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -267,10 +268,10 @@ def write_perf_map():
 
 def perf_profile(config, threads, epochs):
     X, _, y, _ = bench.make_data(config)
-    with bench.thread_limit(threads):
+    with bench.thread_limit(threads), tempfile.TemporaryDirectory() as folder:
         bench._sklearn_like(FFNNClassifier, config, 1).fit(X, y)  # compiles
         path = write_perf_map()
-        data = tempfile.mktemp(suffix=".perf.data")
+        data = os.path.join(folder, "perf.data")
         recorder = subprocess.Popen(["perf", "record", "-F", "2000", "-o", data, "-p",
                                      str(os.getpid())], stderr=subprocess.DEVNULL)  # fmt: skip
         time.sleep(1)  # perf attaches
@@ -279,14 +280,15 @@ def perf_profile(config, threads, epochs):
         seconds = time.perf_counter() - start
         recorder.send_signal(signal.SIGINT)
         recorder.wait()
+        report = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", "sym",
+                                 "--stdio"], capture_output=True, text=True).stdout  # fmt: skip
     batches = epochs * (X.shape[0] // config.batch_size)
     print(f"\n{config.name}, {threads or 'all'} thread(s): {1e6 * seconds / batches:.1f} us "
           f"per batch; perf's top symbols (machine code names from {path}):")  # fmt: skip
-    report = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", "sym",
-                             "--stdio"], capture_output=True, text=True).stdout  # fmt: skip
     lines = [line for line in report.splitlines() if "%" in line and not line.startswith("#")]
     for line in lines[:30]:
-        print("  " + line.split("B86c8t")[0].split("B98c8t")[0].split("B106c8t")[0][:110])
+        # numba's mangled names end in a unique id and an ABI tag: keep the name
+        print("  " + re.sub(r"B\d+v\d+B\w*$", "", line.rstrip())[:110])
 
 
 if __name__ == "__main__":
