@@ -49,7 +49,12 @@ from fastffnn import boundary
 from fastffnn.callbacks import CallbackSupportMixin, with_callbacks
 from fastffnn.driver import TrainingDriver
 from fastffnn.kernels.activations import ACTIVATION_CODES
-from fastffnn.network import initial_parameters, pack_parameters, parameter_views
+from fastffnn.network import (
+    count_parameters,
+    initial_parameters,
+    pack_parameters,
+    parameter_views,
+)
 from fastffnn.parameters import PARAMETER_CONSTRAINTS
 from fastffnn.prediction import (
     INPUT_NOT_FINITE,
@@ -504,9 +509,8 @@ class BaseFFNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, CallbackSuppor
         a prefix of the live buffer (layers are stored in order), its sizes,
         its activations and the cost code."""
         sizes = self._sizes[: l + 1]
-        n = sum(int(sizes[k - 1]) * int(sizes[k]) + int(sizes[k]) for k in range(1, l + 1))
         codes = np.concatenate([self._codes[:l], self._codes[-1:]])
-        return self._live_parameters()[:n], sizes, codes
+        return self._live_parameters()[: count_parameters(sizes)], sizes, codes
 
     def _hidden_network(self, l):
         params, sizes, codes = self._hidden_arrays(l)
