@@ -9,6 +9,14 @@ configure_threading_layer()
 from fastffnn.classifier import FFNNClassifier  # noqa: E402
 from fastffnn.gradcheck import check_gradients  # noqa: E402
 from fastffnn.regressor import FFNNRegressor  # noqa: E402
+from fastffnn.tabular.estimators import TabularMLPClassifier, TabularMLPRegressor  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["FFNNClassifier", "FFNNRegressor", "check_gradients", "__version__"]
+__all__ = [
+    "FFNNClassifier",
+    "FFNNRegressor",
+    "TabularMLPClassifier",
+    "TabularMLPRegressor",
+    "check_gradients",
+    "__version__",
+]

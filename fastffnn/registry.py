@@ -118,6 +118,50 @@ SOLVERS = {
 #: Compiled code's solver code for "compute the gradient, take no step".
 NO_STEP = -1
 
+
+@dataclass(frozen=True)
+class ParameterGroup:
+    """One trained tensor of a layer kind: its ``name``, its ``shape`` as a
+    formula of the layer's sizes (for the docs), Adam's learning-rate factor
+    and W2's decay factor (RealMLP-TD's, as pytabkit applies them: the decay
+    factor is its (wd factor x lr factor)^2)."""
+
+    name: str
+    shape: str
+    lr_factor: float
+    decay_factor: float
+
+
+@dataclass(frozen=True)
+class LayerKind:
+    """One layer kind of the tabular network (``fastffnn.tabular``), in the
+    order the network applies them; ``equation`` its MATH label, ``groups``
+    its trained tensors."""
+
+    name: str
+    equation: str
+    groups: tuple
+
+
+_LAYER_KINDS = [
+    LayerKind("pbld", "E2", (
+        ParameterGroup("frequencies", "(n_num, 16)", 0.1, 0.01),
+        ParameterGroup("phases", "(n_num, 16)", 0.1, 0.01),
+        ParameterGroup("weights", "(n_num, 3, 16)", 0.1, 0.01),
+        ParameterGroup("biases", "(n_num, 3)", 0.1, 0.01),
+    )),
+    LayerKind("embedding", "E1", (ParameterGroup("tables", "(sum_j (c_j + 1), 8)", 1.0, 1.0),)),
+    LayerKind("front_scale", "S2", (ParameterGroup("scales", "(n^[0],)", 6.0, 36.0),)),
+    LayerKind("dense_ntk", "N1", (
+        ParameterGroup("weights", "(n^[l], n^[l-1])", 1.0, 1.0),
+        ParameterGroup("biases", "(n^[l],)", 0.1, 0.0),
+    )),
+    LayerKind("parametric_activation", "A12",
+              (ParameterGroup("mixing", "(n^[l],)", 0.1, 0.01),)),
+]  # fmt: skip
+#: name -> LayerKind, the tabular network's layer kinds.
+LAYER_KINDS = {k.name: k for k in _LAYER_KINDS}
+
 ACTIVATION_CODES = frozenset(a.code for a in _ACTIVATIONS)
 COST_CODES = frozenset(c.code for c in _COSTS)
 

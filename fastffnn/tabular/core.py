@@ -1,0 +1,280 @@
+"""The tabular network's compiled passes: forward, backward, a whole epoch
+and prediction, over the layer kinds of ``fastffnn.kernels.tabular``.
+
+The network, in order (``fastffnn.registry.LAYER_KINDS``): PBLD embeddings
+of the numeric columns (E2), the plain columns as they are, embeddings of
+the categorical columns (E1), concatenated into A^[0]; the front scale (S2);
+then L dense NTK layers (N1), each hidden one followed by a parametric
+activation (A12) and dropout (D1); the last layer's Z^[L] is the output
+(logits, or the standardized regression target).
+
+Arguments travel as named bundles:
+
+- ``TabularNetwork``: ``params`` the flat parameter buffer, ``offsets``
+  (n_tensors + 1,) int64 where each tensor starts (``tensor``), ``sizes``
+  (L + 1,) int64 ``n^[0]..n^[L]``, ``widths`` (n_num, n_plain, n_emb) int64,
+  ``first_rows`` (n_emb,) int64 each embedding table's first row, ``code``
+  the hidden activation's registry code (SELU or Mish).
+- ``TabularData``: ``numeric`` (n, n_num), ``plain`` (n, n_plain), ``codes``
+  (n, n_emb) int64, ``Y`` (n, K) targets, ``s`` (n,) sample weights; C order.
+- ``TabularWork``: ``buffer`` one flat float buffer and ``slots`` int64 where
+  each (rows, capacity) slot starts in it (``slot``), ``codes`` (capacity,
+  n_emb) int64, ``grads`` (n_params,).
+- ``TabularSchedule``: base learning rate, dropout rate and decay, the fit's
+  total steps, Adam's (beta_1, beta_2, epsilon), the mask seed.
+- ``TabularOptimizer``: ``moments`` (2, n_params), ``lr_factors`` and
+  ``decay_factors`` (n_params,).
+
+Tensor order in ``params``: PBLD frequencies, phases, weights, biases;
+embedding tables; front scales; then per dense layer l = 1..L its weights
+W^[l] stored (n^[l-1], n^[l]) in C order (W of N1 in Fortran order), its
+biases, its activation's mixing weights (empty for the output layer).
+"""
+
+from collections import namedtuple
+
+import numpy as np
+
+from fastffnn._jit import serial
+from fastffnn.kernels.dropout import apply_dropout, layer_key, scale_entries, step_key
+from fastffnn.kernels.tabular import (
+    EMBEDDING_SIZE,
+    PBLD_FREQUENCIES,
+    PBLD_OUTPUTS,
+    PBLD_WIDTH,
+    adam_factor_step,
+    coslog4,
+    embedding_backward,
+    embedding_forward,
+    flat_cos,
+    front_scale_backward,
+    front_scale_forward,
+    ntk_backward,
+    ntk_forward,
+    parametric_backward,
+    parametric_forward,
+    pbld_backward,
+    pbld_forward,
+    softmax_seed,
+    squared_seed,
+)
+
+TabularNetwork = namedtuple("TabularNetwork",
+                            ["params", "offsets", "sizes", "widths", "first_rows", "code"])  # fmt: skip
+TabularData = namedtuple("TabularData", ["numeric", "plain", "codes", "Y", "s"])
+TabularWork = namedtuple("TabularWork", ["buffer", "slots", "codes", "grads"])
+TabularSchedule = namedtuple("TabularSchedule",
+                             ["learning_rate", "dropout", "decay", "total_steps", "betas", "seed"])  # fmt: skip
+TabularOptimizer = namedtuple("TabularOptimizer", ["moments", "lr_factors", "decay_factors"])
+
+#: Tensors before the dense layers, and per dense layer.
+FRONT_TENSORS, LAYER_TENSORS = 6, 3
+#: Workspace slots before the per-layer ones (Z, A, mask for each layer).
+NUMERIC, PLAIN, TARGETS, INPUTS, SCALED, COSINES, SCRATCH_A, SCRATCH_B, FIRST_LAYER = range(9)
+#: Rows per block of prediction.
+PREDICT_BLOCK = 512
+
+
+@serial
+def tensor(buffer, offsets, index):
+    """Tensor ``index`` of a flat buffer laid out by ``offsets``, 1-D."""
+    return buffer[offsets[index] : offsets[index + 1]]
+
+
+@serial
+def slot(work, index, rows, m):
+    """Workspace slot ``index`` as a (rows, m) Fortran-ordered array."""
+    start = work.slots[index]
+    return work.buffer[start : start + rows * m].reshape((m, rows)).T
+
+
+@serial
+def dense_parameters(buffer, network, layer):
+    """``(W, b, mixing)`` of dense layer ``layer`` (1..L) in ``buffer``
+    (the parameters or their gradient): W (n^[l], n^[l-1]) Fortran-ordered."""
+    sizes, offsets = network.sizes, network.offsets
+    base = FRONT_TENSORS + LAYER_TENSORS * (layer - 1)
+    W = tensor(buffer, offsets, base).reshape((sizes[layer - 1], sizes[layer])).T
+    return W, tensor(buffer, offsets, base + 1), tensor(buffer, offsets, base + 2)
+
+
+@serial
+def front_parameters(buffer, network):
+    """``(frequencies, phases, weights, biases, tables, scales)`` in ``buffer``."""
+    offsets = network.offsets
+    n_num = network.widths[0]
+    frequencies = tensor(buffer, offsets, 0).reshape((n_num, PBLD_FREQUENCIES))
+    phases = tensor(buffer, offsets, 1).reshape((n_num, PBLD_FREQUENCIES))
+    weights = tensor(buffer, offsets, 2).reshape((n_num, PBLD_OUTPUTS, PBLD_FREQUENCIES))
+    biases = tensor(buffer, offsets, 3).reshape((n_num, PBLD_OUTPUTS))
+    tables = tensor(buffer, offsets, 4)
+    tables = tables.reshape((tables.size // EMBEDDING_SIZE, EMBEDDING_SIZE))
+    return frequencies, phases, weights, biases, tables, tensor(buffer, offsets, 5)
+
+
+@serial
+def forward(numeric, plain, codes, network, work, m, rates, ids, key, stop):
+    """The forward pass over m examples up to dense layer ``stop``'s Z (the
+    output's when ``stop`` is L); returns that Z (n^[stop], m).
+
+    numeric (n_num, m), plain (n_plain, m), codes (n_emb, m): the examples'
+    inputs; ``rates`` (L - 1,) the hidden layers' dropout rates (empty: none,
+    as in prediction), ``ids`` their training rows and ``key`` the step's key (D1).
+    """
+    sizes, params = network.sizes, network.params
+    n_num, n_plain, n_emb = network.widths[0], network.widths[1], network.widths[2]
+    frequencies, phases, weights, biases, tables, scales = front_parameters(params, network)
+    A0 = slot(work, INPUTS, sizes[0], m)
+    pbld_forward(numeric, frequencies, phases, weights, biases, A0[: PBLD_WIDTH * n_num],
+                 slot(work, COSINES, PBLD_FREQUENCIES * n_num, m))  # fmt: skip
+    start = PBLD_WIDTH * n_num
+    for i in range(m):
+        for j in range(n_plain):
+            A0[start + j, i] = plain[j, i]
+    embedding_forward(codes, tables, network.first_rows, A0[start + n_plain :])
+    A_prev = slot(work, SCALED, sizes[0], m)
+    front_scale_forward(A0, scales, A_prev)
+    L = sizes.size - 1
+    for l in range(1, stop + 1):
+        W, b, mixing = dense_parameters(params, network, l)
+        Z = slot(work, FIRST_LAYER + 3 * (l - 1), sizes[l], m)
+        ntk_forward(W, b, A_prev, Z)
+        if l == stop:
+            return Z
+        A = slot(work, FIRST_LAYER + 3 * (l - 1) + 1, sizes[l], m)
+        parametric_forward(Z, mixing, network.code, A)
+        if rates.size > 0 and rates[l - 1] > 0:
+            mask = slot(work, FIRST_LAYER + 3 * (l - 1) + 2, sizes[l], m)
+            apply_dropout(A, mask, ids, layer_key(key, l), rates[l - 1])
+        A_prev = A
+    return slot(work, FIRST_LAYER + 3 * (L - 1), sizes[L], m)
+
+
+@serial
+def backward(numeric, codes, network, work, m, rates, dZ_out):
+    """Every parameter's gradient into ``work.grads`` from the output's
+    ``dZ_out`` (n^[L], m), after ``forward`` over the same examples."""
+    sizes, params, grads = network.sizes, network.params, work.grads
+    n_num, n_plain = network.widths[0], network.widths[1]
+    L = sizes.size - 1
+    dZ = dZ_out
+    for l in range(L, 0, -1):
+        W, _, _ = dense_parameters(params, network, l)
+        dW, db, _ = dense_parameters(grads, network, l)
+        if l > 1:
+            A_prev = slot(work, FIRST_LAYER + 3 * (l - 2) + 1, sizes[l - 1], m)
+        else:
+            A_prev = slot(work, SCALED, sizes[0], m)
+        scratch = SCRATCH_B if (L - l) % 2 == 0 else SCRATCH_A
+        dA_prev = slot(work, scratch, sizes[l - 1], m)
+        ntk_backward(dZ, A_prev, W, dW, db, dA_prev)
+        if l > 1:
+            if rates.size > 0 and rates[l - 2] > 0:
+                scale_entries(dA_prev, slot(work, FIRST_LAYER + 3 * (l - 2) + 2, sizes[l - 1], m))
+            _, _, mixing = dense_parameters(params, network, l - 1)
+            _, _, d_mixing = dense_parameters(grads, network, l - 1)
+            Z_prev = slot(work, FIRST_LAYER + 3 * (l - 2), sizes[l - 1], m)
+            parametric_backward(Z_prev, mixing, network.code, dA_prev, dA_prev, d_mixing)
+        dZ = dA_prev
+    frequencies, phases, weights, _, _, scales = front_parameters(params, network)
+    d_freq, d_phase, d_w, d_b, d_tables, d_scales = front_parameters(grads, network)
+    A0 = slot(work, INPUTS, sizes[0], m)
+    dA0 = slot(work, SCRATCH_A if L % 2 == 1 else SCRATCH_B, sizes[0], m)
+    front_scale_backward(A0, scales, dZ, d_scales, dA0)
+    pbld_backward(numeric, frequencies, phases, weights,
+                  slot(work, COSINES, PBLD_FREQUENCIES * n_num, m), dA0[: PBLD_WIDTH * n_num],
+                  d_freq, d_phase, d_w, d_b)  # fmt: skip
+    embedding_backward(codes, network.first_rows, dA0[PBLD_WIDTH * n_num + n_plain :], d_tables)
+
+
+@serial
+def _gather(data, work, order, start, m):
+    """The examples ``order[start:start + m]`` into the workspace's input slots."""
+    n_num, n_plain = data.numeric.shape[1], data.plain.shape[1]
+    numeric = slot(work, NUMERIC, n_num, m)
+    plain = slot(work, PLAIN, n_plain, m)
+    Y = slot(work, TARGETS, data.Y.shape[1], m)
+    codes = work.codes[:m]
+    for i in range(m):
+        row = order[start + i]
+        for j in range(n_num):
+            numeric[j, i] = data.numeric[row, j]
+        for j in range(n_plain):
+            plain[j, i] = data.plain[row, j]
+        for j in range(codes.shape[1]):
+            codes[i, j] = data.codes[row, j]
+        for j in range(Y.shape[0]):
+            Y[j, i] = data.Y[row, j]
+    return numeric, plain, codes.T, Y
+
+
+@serial
+def train_epoch(data, network, work, optimizer, schedule, order, batch_size, first_step,
+                classification):  # fmt: skip
+    """One epoch: ``len(order) // batch_size`` mini-batches of the examples
+    in ``order`` (the last incomplete batch is dropped, as RealMLP does),
+    each a forward pass with D1, the seed (C2 with L1's targets, or the
+    squared error), the backward pass and W2 + Adam at this step's S3
+    schedules. Steps are numbered from ``first_step``; returns the summed
+    weighted data cost over the batches divided by their weights.
+    """
+    L = network.sizes.size - 1
+    n_batches = order.size // batch_size
+    rates = np.empty(L - 1, dtype=np.float64)
+    total = 0.0
+    m = batch_size
+    s = np.empty(m, dtype=network.params.dtype)
+    for batch in range(n_batches):
+        start = batch * m
+        step = first_step + batch
+        t = step / schedule.total_steps
+        for l in range(L - 1):
+            rates[l] = schedule.dropout * flat_cos(t)
+        numeric, plain, codes, Y = _gather(data, work, order, start, m)
+        weight_total = data.s.dtype.type(0)
+        for i in range(m):
+            s[i] = data.s[order[start + i]]
+            weight_total += s[i]
+        key = step_key(schedule.seed, step)
+        ids = order[start : start + m]
+        Z = forward(numeric, plain, codes, network, work, m, rates, ids, key, L)
+        dZ = slot(work, SCRATCH_A, network.sizes[L], m)
+        if classification:
+            loss = softmax_seed(Z, Y, s, weight_total, dZ)
+        else:
+            loss = squared_seed(Z, Y, s, weight_total, dZ)
+        total += loss / float(weight_total)
+        backward(numeric, codes, network, work, m, rates, dZ)
+        adam_factor_step(network.params, work.grads, optimizer.moments, optimizer.lr_factors,
+                         optimizer.decay_factors, schedule.learning_rate * coslog4(t),
+                         schedule.decay * flat_cos(t), step + 1, schedule.betas)  # fmt: skip
+    return total
+
+
+@serial
+def predict_rows(data, network, work, stop, softmax, out):
+    """Dense layer ``stop``'s Z for every row of ``data`` into ``out`` (n,
+    n^[stop]), in blocks of PREDICT_BLOCK rows read in place; with
+    ``softmax`` each row becomes its softmax (class probabilities)."""
+    n = data.numeric.shape[0]
+    no_rates = np.empty(0, dtype=np.float64)
+    ids = np.empty(0, dtype=np.int64)
+    key = step_key(0, 0)
+    for start in range(0, n, PREDICT_BLOCK):
+        stop_row = min(start + PREDICT_BLOCK, n)
+        m = stop_row - start
+        Z = forward(data.numeric[start:stop_row].T, data.plain[start:stop_row].T,
+                    data.codes[start:stop_row].T, network, work, m, no_rates, ids, key, stop)  # fmt: skip
+        for i in range(m):
+            if softmax:
+                top = Z[0, i]
+                for k in range(1, Z.shape[0]):
+                    top = max(top, Z[k, i])
+                norm = Z.dtype.type(0)
+                for k in range(Z.shape[0]):
+                    norm += np.exp(Z[k, i] - top)
+                for k in range(Z.shape[0]):
+                    out[start + i, k] = np.exp(Z[k, i] - top) / norm
+            else:
+                for k in range(Z.shape[0]):
+                    out[start + i, k] = Z[k, i]

@@ -1,0 +1,138 @@
+"""The tabular network's layout in memory and its initialization.
+
+``TabularLayout`` turns the encoded table's widths and the layer sizes into
+the flat buffers compiled code takes (``fastffnn.tabular.core``): where each
+tensor starts, the per-parameter learning-rate and decay factors read from
+the layer-kind registry (``fastffnn.registry.LAYER_KINDS``), and the
+workspace's slots. ``initialize`` draws RealMLP-TD's initial parameters,
+the dense layers' from the training data (N1's "std" weights and "he+5"
+biases), running the compiled forward pass layer by layer.
+"""
+
+import numpy as np
+
+from fastffnn.registry import LAYER_KINDS
+from fastffnn.tabular import core
+from fastffnn.kernels.tabular import (
+    EMBEDDING_SIZE,
+    PBLD_FREQUENCIES,
+    PBLD_OUTPUTS,
+    PBLD_WIDTH,
+)
+
+#: E2's frequency scale (sigma) and N1's "he+5" draw count.
+PBLD_SIGMA = 0.1
+HE_PLUS_POINTS = 5
+
+
+class TabularLayout:
+    """Tensors, factors and workspace slots of one tabular network.
+
+    ``widths``: (n_num, n_plain, n_emb) of the encoded table;
+    ``cardinalities``: categories of each embedded column; ``hidden``:
+    hidden layer sizes; ``n_outputs``: K.
+    """
+
+    def __init__(self, widths, cardinalities, hidden, n_outputs):
+        n_num, n_plain, n_emb = widths
+        self.widths = np.asarray(widths, dtype=np.int64)
+        table_rows = [c + 1 for c in cardinalities]
+        self.first_rows = np.asarray(np.cumsum([0, *table_rows])[:-1], dtype=np.int64)
+        n_inputs = PBLD_WIDTH * n_num + n_plain + EMBEDDING_SIZE * n_emb
+        self.sizes = np.asarray([n_inputs, *hidden, n_outputs], dtype=np.int64)
+        pbld, embedding, front, dense, act = (
+            LAYER_KINDS[k].groups
+            for k in ("pbld", "embedding", "front_scale", "dense_ntk", "parametric_activation")
+        )
+        self.groups = [
+            (pbld[0], n_num * PBLD_FREQUENCIES),
+            (pbld[1], n_num * PBLD_FREQUENCIES),
+            (pbld[2], n_num * PBLD_OUTPUTS * PBLD_FREQUENCIES),
+            (pbld[3], n_num * PBLD_OUTPUTS),
+            (embedding[0], sum(table_rows) * EMBEDDING_SIZE),
+            (front[0], n_inputs),
+        ]
+        L = len(self.sizes) - 1
+        for l in range(1, L + 1):
+            fan_in, fan_out = int(self.sizes[l - 1]), int(self.sizes[l])
+            self.groups += [(dense[0], fan_in * fan_out), (dense[1], fan_out),
+                            (act[0], fan_out if l < L else 0)]  # fmt: skip
+        counts = [count for _, count in self.groups]
+        self.offsets = np.asarray(np.cumsum([0, *counts]), dtype=np.int64)
+        self.n_params = int(self.offsets[-1])
+
+    def factors(self, dtype):
+        """``(lr_factors, decay_factors)``, one entry per parameter."""
+        lr = np.concatenate([np.full(c, g.lr_factor) for g, c in self.groups])
+        decay = np.concatenate([np.full(c, g.decay_factor) for g, c in self.groups])
+        return lr.astype(dtype), decay.astype(dtype)
+
+    def network(self, params, code):
+        return core.TabularNetwork(params, self.offsets, self.sizes, self.widths,
+                                   self.first_rows, np.int64(code))  # fmt: skip
+
+    def work(self, capacity, dtype):
+        """A workspace for ``capacity`` examples a pass."""
+        n_num, n_plain, n_emb = (int(w) for w in self.widths)
+        sizes = [int(s) for s in self.sizes]
+        widest = max(sizes)
+        rows = [n_num, n_plain, sizes[-1], sizes[0], sizes[0], PBLD_FREQUENCIES * n_num,
+                widest, widest]  # fmt: skip
+        for n in sizes[1:]:
+            rows += [n, n, n]
+        slots = np.asarray(np.cumsum([0, *(r * capacity for r in rows)]), dtype=np.int64)
+        return core.TabularWork(np.zeros(int(slots[-1]), dtype=dtype), slots,
+                                np.zeros((capacity, n_emb), dtype=np.int64),
+                                np.zeros(self.n_params, dtype=dtype))  # fmt: skip
+
+    def views(self, params):
+        """Each tensor of ``params`` as a 1-D view, in layout order."""
+        return [params[a:b] for a, b in zip(self.offsets[:-1], self.offsets[1:])]
+
+
+def initialize(layout, data, code, random_state, dtype):
+    """RealMLP-TD's initial parameters for ``layout`` (a new flat buffer).
+
+    E2: frequencies ~ N(0, 0.1^2), phases ~ U[-pi, pi], the linear map's
+    weights and biases ~ U[-1/4, 1/4]; E1: tables ~ N(0, 1); S2 and A12: 1.
+    Dense layers, first to last, on the rows of ``data`` (``core.TabularData``):
+    W ~ N(0, 1), each unit's column then divided by the standard deviation
+    of its pre-activation ``W a / sqrt(n^[l-1])`` over the rows, so that it
+    starts at unit scale; each bias ``-sum_k lambda_k z_k`` over 5 random
+    rows' pre-activations with lambda uniform on the simplex ("he+5": every
+    unit's kink starts inside the data).
+    """
+    params = np.zeros(layout.n_params, dtype=dtype)
+    views = layout.views(params)
+    n_num = int(layout.widths[0])
+    shape = (n_num, PBLD_FREQUENCIES)
+    views[0][:] = random_state.normal(0.0, PBLD_SIGMA, shape).ravel()
+    views[1][:] = random_state.uniform(-np.pi, np.pi, shape).ravel()
+    bound = 1.0 / np.sqrt(PBLD_FREQUENCIES)
+    views[2][:] = random_state.uniform(-bound, bound, views[2].size)
+    views[3][:] = random_state.uniform(-bound, bound, views[3].size)
+    views[4][:] = random_state.normal(0.0, 1.0, views[4].size)
+    views[5][:] = 1
+    network = layout.network(params, code)
+    n = data.numeric.shape[0]
+    work = layout.work(core.PREDICT_BLOCK, dtype)
+    L = len(layout.sizes) - 1
+    for l in range(1, L + 1):
+        fan_in, fan_out = int(layout.sizes[l - 1]), int(layout.sizes[l])
+        base = core.FRONT_TENSORS + core.LAYER_TENSORS * (l - 1)
+        weights = random_state.normal(0.0, 1.0, (fan_in, fan_out))
+        views[base][:] = weights.ravel()
+        views[base + 1][:] = 0
+        views[base + 2][:] = 1
+        Z = np.empty((n, fan_out), dtype=dtype)
+        core.predict_rows(data, network, work, np.int64(l), False, Z)
+        deviation = Z.astype(np.float64).std(axis=0)
+        deviation[deviation == 0] = 1.0
+        weights /= deviation
+        Z = Z.astype(np.float64) / deviation
+        views[base][:] = weights.ravel()
+        rows = random_state.randint(0, n, (HE_PLUS_POINTS, fan_out))
+        mix = random_state.exponential(1.0, (HE_PLUS_POINTS, fan_out))
+        mix /= mix.sum(axis=0)
+        views[base + 1][:] = -(mix * Z[rows, np.arange(fan_out)]).sum(axis=0)
+    return params
