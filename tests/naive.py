@@ -446,3 +446,80 @@ def sgd_step(params, grads, velocity, learning_rate, momentum, nesterov):
     velocity = momentum * velocity - learning_rate * grads
     update = momentum * velocity - learning_rate * grads if nesterov else velocity
     return params + update, velocity
+
+
+# ---------------------------------------------------------------------------
+# The tabular recipe (docs/math.md P1-W2): the whole network in float64
+# ---------------------------------------------------------------------------
+
+
+def smooth_clip(x):
+    """P1's smooth clipping."""
+    return x / np.sqrt(1 + (x / 3) ** 2)
+
+
+def pbld(x, w, b, V, c):
+    """E2 for one column: x (m,), w, b (16,), V (3, 16), c (3,) -> (4, m):
+    the 3 values V h + c, then x."""
+    h = np.cos(2 * np.pi * np.outer(w, x) + b[:, np.newaxis])
+    return np.vstack([V @ h + c[:, np.newaxis], x[np.newaxis, :]])
+
+
+def embedding(codes, table):
+    """E1: each code's row of ``table``, (8, m)."""
+    return table[codes].T
+
+
+def parametric(Z, alpha, g):
+    """A12: Z + alpha (g(Z) - Z), alpha per unit (row)."""
+    return Z + alpha[:, np.newaxis] * (g(Z) - Z)
+
+
+def ntk_linear(W, b, A_prev):
+    """N1: W A / sqrt(n^[l-1]) + b."""
+    return W @ A_prev / np.sqrt(W.shape[1]) + b[:, np.newaxis]
+
+
+def coslog4(t):
+    """S3's learning-rate schedule."""
+    return (1 - np.cos(2 * np.pi * np.log2(1 + 15 * t))) / 2
+
+
+def flat_cos(t):
+    """S3's dropout and decay schedule."""
+    return np.where(t < 0.5, 1.0, (1 + np.cos(2 * np.pi * (t - 0.5))) / 2)
+
+
+def tabular_forward(tensors, numeric, plain, codes, first_rows, g, masks=None):
+    """The tabular network's output Z^[L] (K, m) from its tensors (the
+    estimator's layout order, ``fastffnn.tabular.core``) and the encoded rows
+    numeric (n_num, m), plain (n_plain, m), codes (n_emb, m); ``masks`` the
+    hidden layers' D1 factors (0 or 1 / (1 - p)), or None."""
+    freq, phase, V, c, tables, scales = tensors[:6]
+    tables = tables.reshape(-1, 8)
+    pieces = [pbld(numeric[j], freq[j], phase[j], V[j], c[j]) for j in range(numeric.shape[0])]
+    pieces.append(plain)
+    pieces += [embedding(codes[j], tables[first_rows[j] :]) for j in range(codes.shape[0])]
+    A = np.vstack(pieces) * scales[:, np.newaxis]
+    dense = tensors[6:]
+    L = len(dense) // 3
+    for l in range(L):
+        W, b, alpha = dense[3 * l], dense[3 * l + 1], dense[3 * l + 2]
+        Z = ntk_linear(W, b, A)
+        if l == L - 1:
+            return Z
+        A = parametric(Z, alpha, g)
+        if masks is not None:
+            A = A * masks[l]
+    return A
+
+
+def smoothed_softmax_cost(Z, Y, s):
+    """C2 with L1's targets Y (K, m) on logits Z, weighted by s (R2)."""
+    log_p = Z - scipy.special.logsumexp(Z, axis=0)
+    return float(np.sum(s * -(Y * log_p).sum(axis=0)) / s.sum())
+
+
+def mean_squared_cost(Z, Y, s):
+    """The mean over outputs of the squared error, weighted by s (R2)."""
+    return float(np.sum(s * ((Z - Y) ** 2).mean(axis=0)) / s.sum())

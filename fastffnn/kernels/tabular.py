@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from fastffnn._jit import serial
-from fastffnn.kernels.activations import MISH, SELU, _mish_parts, _sigmoid_pair
+from fastffnn.kernels.activations import MISH, SELU
 from fastffnn.registry import SELU_ALPHA, SELU_LAMBDA
 
 #: E2's sizes: 16 periodic features per column, mapped to 3 values, plus the value itself.
@@ -181,47 +181,59 @@ PARAMETRIC_CODES = (SELU, MISH)
 @serial
 def _activation_pair(z, code, one, scale, alpha):
     """``(g(z), g'(z))`` of SELU (A7, with its ``scale`` and ``alpha`` in z's
-    dtype) or Mish (A11)."""
+    dtype) or Mish (A11), each from one ``exp``. Mish: with ``e = exp(z)`` and
+    ``n = e (e + 2)``, ``tanh(softplus(z)) = n / (n + 2)`` and
+    ``1 - tanh^2 = 4 (n + 1) / (n + 2)^2``, no cancellation for any z; z is
+    capped at 40 inside the exp (t is 1 and z (1 - t^2) below 1e-30 beyond),
+    so n stays finite in float32."""
     if code == SELU:
         if z > 0:
             return scale * z, scale
-        return scale * alpha * np.expm1(z), scale * alpha * np.exp(z)
-    t, sech2 = _mish_parts(z, one)
-    return z * t, t + z * _sigmoid_pair(z, one)[0] * sech2
+        e = np.exp(z)
+        return scale * alpha * (e - one), scale * alpha * e
+    two = one + one
+    e = np.exp(min(z, one * 40))
+    n = e * (e + two)
+    inverse = one / (n + two)
+    t = n * inverse
+    sech2 = two * two * (n + one) * inverse * inverse
+    sigma = e / (one + e)
+    return z * t, t + z * sigma * sech2
 
 
 @serial
-def parametric_forward(Z, mixing, code, A):
+def parametric_forward(Z, mixing, code, A, slopes):
     """A12: ``A = Z + alpha (g(Z) - Z)``, one alpha per unit, g SELU or Mish
-    by ``code``. Z, A: (n, m), A not Z (backward reads Z); mixing: (n,)."""
+    by ``code``. Z, A, slopes: (n, m); mixing: (n,). For the backward pass Z
+    is overwritten with ``g(Z) - Z`` and ``slopes`` receives ``g'(Z)``."""
     n, m = Z.shape
     one = Z.dtype.type(1)
     scale, alpha = Z.dtype.type(SELU_LAMBDA), Z.dtype.type(SELU_ALPHA)
-    for i in range(m):
-        for j in range(n):
-            z = Z[j, i]
-            g = _activation_pair(z, code, one, scale, alpha)[0]
-            A[j, i] = z + mixing[j] * (g - z)
-
-
-@serial
-def parametric_backward(Z, mixing, code, dA, dZ, d_mixing):
-    """A12's gradients: ``dZ = dA (1 + alpha (g'(z) - 1))``,
-    ``d alpha_j = sum_i dA (g(z) - z)``. Z, dA, dZ: (n, m), dZ may be dA;
-    mixing, d_mixing: (n,)."""
-    n, m = Z.shape
-    one = Z.dtype.type(1)
-    zero = Z.dtype.type(0)
-    scale, alpha = Z.dtype.type(SELU_LAMBDA), Z.dtype.type(SELU_ALPHA)
-    for j in range(n):
-        d_mixing[j] = zero
     for i in range(m):
         for j in range(n):
             z = Z[j, i]
             g, slope = _activation_pair(z, code, one, scale, alpha)
-            da = dA[j, i]
-            d_mixing[j] += da * (g - z)
-            dZ[j, i] = da * (one + mixing[j] * (slope - one))
+            A[j, i] = z + mixing[j] * (g - z)
+            Z[j, i] = g - z
+            slopes[j, i] = slope
+
+
+@serial
+def parametric_backward(gaps, slopes, mixing, dA, dZ, d_mixing):
+    """A12's gradients: ``dZ = dA (1 + alpha (g'(z) - 1))``,
+    ``d alpha_j = sum_i dA (g(z) - z)``, from what the forward pass left:
+    gaps ``g(Z) - Z`` and ``slopes`` g'(Z). gaps, slopes, dA, dZ: (n, m), dZ
+    may be dA; mixing, d_mixing: (n,)."""
+    n, m = gaps.shape
+    one = gaps.dtype.type(1)
+    for j in range(n):
+        d_mixing[j] = dA[j, 0] * gaps[j, 0]
+    for i in range(1, m):
+        for j in range(n):
+            d_mixing[j] += dA[j, i] * gaps[j, i]
+    for i in range(m):
+        for j in range(n):
+            dZ[j, i] = dA[j, i] * (one + mixing[j] * (slopes[j, i] - one))
 
 
 @serial

@@ -69,8 +69,10 @@ TabularOptimizer = namedtuple("TabularOptimizer", ["moments", "lr_factors", "dec
 
 #: Tensors before the dense layers, and per dense layer.
 FRONT_TENSORS, LAYER_TENSORS = 6, 3
-#: Workspace slots before the per-layer ones (Z, A, mask for each layer).
+#: Workspace slots before the per-layer ones, and per layer: Z (then A12's
+#: g(Z) - Z), A, D1's mask, A12's slopes.
 NUMERIC, PLAIN, TARGETS, INPUTS, SCALED, COSINES, SCRATCH_A, SCRATCH_B, FIRST_LAYER = range(9)
+LAYER_SLOTS = 4
 #: Rows per block of prediction.
 PREDICT_BLOCK = 512
 
@@ -137,17 +139,18 @@ def forward(numeric, plain, codes, network, work, m, rates, ids, key, stop):
     L = sizes.size - 1
     for l in range(1, stop + 1):
         W, b, mixing = dense_parameters(params, network, l)
-        Z = slot(work, FIRST_LAYER + 3 * (l - 1), sizes[l], m)
+        Z = slot(work, FIRST_LAYER + LAYER_SLOTS * (l - 1), sizes[l], m)
         ntk_forward(W, b, A_prev, Z)
         if l == stop:
             return Z
-        A = slot(work, FIRST_LAYER + 3 * (l - 1) + 1, sizes[l], m)
-        parametric_forward(Z, mixing, network.code, A)
+        A = slot(work, FIRST_LAYER + LAYER_SLOTS * (l - 1) + 1, sizes[l], m)
+        slopes = slot(work, FIRST_LAYER + LAYER_SLOTS * (l - 1) + 3, sizes[l], m)
+        parametric_forward(Z, mixing, network.code, A, slopes)
         if rates.size > 0 and rates[l - 1] > 0:
-            mask = slot(work, FIRST_LAYER + 3 * (l - 1) + 2, sizes[l], m)
+            mask = slot(work, FIRST_LAYER + LAYER_SLOTS * (l - 1) + 2, sizes[l], m)
             apply_dropout(A, mask, ids, layer_key(key, l), rates[l - 1])
         A_prev = A
-    return slot(work, FIRST_LAYER + 3 * (L - 1), sizes[L], m)
+    return slot(work, FIRST_LAYER + LAYER_SLOTS * (L - 1), sizes[L], m)
 
 
 @serial
@@ -162,7 +165,7 @@ def backward(numeric, codes, network, work, m, rates, dZ_out):
         W, _, _ = dense_parameters(params, network, l)
         dW, db, _ = dense_parameters(grads, network, l)
         if l > 1:
-            A_prev = slot(work, FIRST_LAYER + 3 * (l - 2) + 1, sizes[l - 1], m)
+            A_prev = slot(work, FIRST_LAYER + LAYER_SLOTS * (l - 2) + 1, sizes[l - 1], m)
         else:
             A_prev = slot(work, SCALED, sizes[0], m)
         scratch = SCRATCH_B if (L - l) % 2 == 0 else SCRATCH_A
@@ -170,11 +173,14 @@ def backward(numeric, codes, network, work, m, rates, dZ_out):
         ntk_backward(dZ, A_prev, W, dW, db, dA_prev)
         if l > 1:
             if rates.size > 0 and rates[l - 2] > 0:
-                scale_entries(dA_prev, slot(work, FIRST_LAYER + 3 * (l - 2) + 2, sizes[l - 1], m))
+                scale_entries(
+                    dA_prev, slot(work, FIRST_LAYER + LAYER_SLOTS * (l - 2) + 2, sizes[l - 1], m)
+                )
             _, _, mixing = dense_parameters(params, network, l - 1)
             _, _, d_mixing = dense_parameters(grads, network, l - 1)
-            Z_prev = slot(work, FIRST_LAYER + 3 * (l - 2), sizes[l - 1], m)
-            parametric_backward(Z_prev, mixing, network.code, dA_prev, dA_prev, d_mixing)
+            gaps = slot(work, FIRST_LAYER + LAYER_SLOTS * (l - 2), sizes[l - 1], m)
+            slopes = slot(work, FIRST_LAYER + LAYER_SLOTS * (l - 2) + 3, sizes[l - 1], m)
+            parametric_backward(gaps, slopes, mixing, dA_prev, dA_prev, d_mixing)
         dZ = dA_prev
     frequencies, phases, weights, _, _, scales = front_parameters(params, network)
     d_freq, d_phase, d_w, d_b, d_tables, d_scales = front_parameters(grads, network)

@@ -73,8 +73,8 @@ def table_columns(X):
         columns = []
         for name in X.columns:
             series = X[name]
-            kind = series.dtype.kind if isinstance(series.dtype, np.dtype) else None
-            if kind in "iuf" and kind is not None:
+            kind = series.dtype.kind if isinstance(series.dtype, np.dtype) else ""
+            if kind and kind in "iuf":
                 columns.append((series.to_numpy(dtype=np.float64), False))
             elif str(series.dtype) in ("Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16",
                                        "UInt32", "UInt64", "Float32", "Float64"):  # fmt: skip
@@ -95,7 +95,8 @@ def table_columns(X):
     if array.ndim != 2:
         raise ValueError(
             f"Expected a 2-D table (a DataFrame or an array of shape (n_samples, n_features)), "
-            f"got an array with {array.ndim} dimension(s)."
+            f"got an array with {array.ndim} dimension(s). Reshape your data with "
+            f"array.reshape(-1, 1) for one feature or array.reshape(1, -1) for one sample."
         )
     if array.dtype.kind in "iufb":
         return None, [(array[:, j].astype(np.float64), False) for j in range(array.shape[1])]
@@ -120,7 +121,7 @@ def _as_categories(values):
 
 
 def _value_kind(values):
-    """"number", "string" or "bool": what a categorical column's present values are."""
+    """ "number", "string" or "bool": what a categorical column's present values are."""
     present = [v for v in values if not _is_missing(v)]
     if all(isinstance(v, (bool, np.bool_)) for v in present):
         return "bool"
@@ -137,8 +138,9 @@ class TableEncoder:
     not numbers), None, indices, names, or a boolean mask.
     """
 
-    def __init__(self, categorical_features="from_dtype"):
+    def __init__(self, categorical_features="from_dtype", owner="the model"):
         self.categorical_features = categorical_features
+        self.owner = owner  # named in errors
 
     # -- fitting ---------------------------------------------------------
     def fit_transform(self, X):
@@ -287,8 +289,8 @@ class TableEncoder:
             columns = [columns[names.index(c)] for c in expected]
         if len(columns) != self.n_features_in_:
             raise ValueError(
-                f"X has {len(columns)} features, but the model was fitted on "
-                f"{self.n_features_in_} features."
+                f"X has {len(columns)} features, but {self.owner} is expecting "
+                f"{self.n_features_in_} features as input."
             )
         for j in self.categories_:
             columns[j] = (_as_categories(columns[j][0]), True)

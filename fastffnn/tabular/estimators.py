@@ -19,7 +19,12 @@ from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_array,
+    check_is_fitted,
+    column_or_1d,
+)
 
 from fastffnn.kernels.activations import MISH, SELU
 from fastffnn.tabular import core
@@ -29,6 +34,16 @@ from fastffnn.threads import within_share
 
 #: Adam's (beta_1, beta_2, epsilon) in RealMLP-TD.
 ADAM_BETAS = (0.9, 0.95, 1e-8)
+
+
+def _as_table(X):
+    """A pandas or polars DataFrame as it is, anything else as an array."""
+    if type(X).__module__.split(".")[0] in ("pandas", "polars") and hasattr(X, "columns"):
+        return X
+    if hasattr(X, "toarray") or hasattr(X, "tocsr"):
+        raise TypeError("Sparse input is not supported by the tabular estimators; pass a "
+                        "dense array or a DataFrame.")  # fmt: skip
+    return np.asarray(X)
 
 
 def _n_rows(X):
@@ -98,7 +113,18 @@ class BaseTabularMLP(BaseEstimator):
             )
         if (X_val is None) != (y_val is None):
             raise ValueError("X_val and y_val go together: pass both or neither.")
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        X = _as_table(X)
         n = _n_rows(X)
+        n_columns = X.shape[1] if len(getattr(X, "shape", ())) == 2 else None
+        if n == 0 or n_columns == 0:
+            raise ValueError(
+                f"Found array with {n} sample(s) and {n_columns} feature(s) (shape=({n}, "
+                f"{n_columns})) while a minimum of 1 is required."
+            )
         y = self._check_y(y, n)
         sample_weight = _check_sample_weight(sample_weight, np.empty((n, 0)), dtype=np.float64,
                                              ensure_non_negative=True)  # fmt: skip
@@ -113,11 +139,12 @@ class BaseTabularMLP(BaseEstimator):
             sample_weight_val = sample_weight[val]
             X, y, sample_weight = _safe_indexing(X, train), y[train], sample_weight[train]
         else:
+            X_val = _as_table(X_val)
             y_val = self._check_y(y_val, _n_rows(X_val), fitting=False)
             sample_weight_val = _check_sample_weight(sample_weight_val,
                                                      np.empty((len(y_val), 0)),
                                                      dtype=np.float64)  # fmt: skip
-        self._encoder = TableEncoder(self.categorical_features)
+        self._encoder = TableEncoder(self.categorical_features, type(self).__name__)
         encoded = self._encoder.fit_transform(X)
         self.n_features_in_ = self._encoder.n_features_in_
         if self._encoder.feature_names_in_ is not None:
@@ -130,6 +157,7 @@ class BaseTabularMLP(BaseEstimator):
             raise ValueError("sample_weight sums to 0: nothing to train on.")
         data = core.TabularData(*(self._cast(a, dtype) for a in encoded), Y, weights)
         val_data = self._encode_rows(X_val, dtype)
+        sample_weight_val = sample_weight_val * self._target_weights(y_val)
         scorer = None if self.scoring is None else check_scoring(self, self.scoring)
 
         widths = [a.shape[1] for a in encoded]
@@ -209,7 +237,7 @@ class BaseTabularMLP(BaseEstimator):
 
     def _check_fitted_rows(self, X):
         check_is_fitted(self, "_params")
-        return self._encode_rows(X, self._params.dtype)
+        return self._encode_rows(_as_table(X), self._params.dtype)
 
 
 class TabularMLPClassifier(ClassifierMixin, BaseTabularMLP):
@@ -327,7 +355,8 @@ class TabularMLPClassifier(ClassifierMixin, BaseTabularMLP):
 
     def predict(self, X):
         """The most probable class of each row."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 class TabularMLPRegressor(RegressorMixin, BaseTabularMLP):
@@ -363,7 +392,7 @@ class TabularMLPRegressor(RegressorMixin, BaseTabularMLP):
         return tags
 
     def _check_y(self, y, n, fitting=True):
-        y = np.asarray(y, dtype=np.float64)
+        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
         if y.ndim == 2 and y.shape[1] == 1:
             y = y[:, 0]
         if y.ndim not in (1, 2) or len(y) != n:

@@ -11,14 +11,14 @@ biases), running the compiled forward pass layer by layer.
 
 import numpy as np
 
-from fastffnn.registry import LAYER_KINDS
-from fastffnn.tabular import core
 from fastffnn.kernels.tabular import (
     EMBEDDING_SIZE,
     PBLD_FREQUENCIES,
     PBLD_OUTPUTS,
     PBLD_WIDTH,
 )
+from fastffnn.registry import LAYER_KINDS
+from fastffnn.tabular import core
 
 #: E2's frequency scale (sigma) and N1's "he+5" draw count.
 PBLD_SIGMA = 0.1
@@ -79,7 +79,7 @@ class TabularLayout:
         rows = [n_num, n_plain, sizes[-1], sizes[0], sizes[0], PBLD_FREQUENCIES * n_num,
                 widest, widest]  # fmt: skip
         for n in sizes[1:]:
-            rows += [n, n, n]
+            rows += [n] * core.LAYER_SLOTS
         slots = np.asarray(np.cumsum([0, *(r * capacity for r in rows)]), dtype=np.int64)
         return core.TabularWork(np.zeros(int(slots[-1]), dtype=dtype), slots,
                                 np.zeros((capacity, n_emb), dtype=np.int64),
