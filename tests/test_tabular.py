@@ -53,8 +53,14 @@ def reference_tensors(layout, params):
     """The tensors in naive.tabular_forward's shapes, in float64."""
     views = [v.astype(np.float64) for v in layout.views(params)]
     n_num = int(layout.widths[0])
-    shaped = [views[0].reshape(n_num, 16), views[1].reshape(n_num, 16),
-              views[2].reshape(n_num, 3, 16), views[3].reshape(n_num, 3), views[4], views[5]]  # fmt: skip
+    shaped = [
+        views[0].reshape(n_num, 16),
+        views[1].reshape(n_num, 16),
+        views[2].reshape(n_num, 3, 16),
+        views[3].reshape(n_num, 3),
+        views[4],
+        views[5],
+    ]
     for l in range(1, len(layout.sizes)):
         base = core.FRONT_TENSORS + core.LAYER_TENSORS * (l - 1)
         W = views[base].reshape(int(layout.sizes[l - 1]), int(layout.sizes[l])).T
@@ -71,11 +77,16 @@ def test_forward_matches_numpy(dtype, code):
     work = layout.work(core.PREDICT_BLOCK, dtype)
     core.predict_rows(data, layout.network(params, code), work, np.int64(3), False, out)
     expected = naive.tabular_forward(
-        reference_tensors(layout, params), data.numeric.T.astype(float),
-        data.plain.T.astype(float), data.codes.T, layout.first_rows, ACTIVATIONS[code],
-    )  # fmt: skip
-    np.testing.assert_allclose(out.T, expected, rtol=TOLERANCE[dtype] * 50,
-                               atol=TOLERANCE[dtype] * 50)  # fmt: skip
+        reference_tensors(layout, params),
+        data.numeric.T.astype(float),
+        data.plain.T.astype(float),
+        data.codes.T,
+        layout.first_rows,
+        ACTIVATIONS[code],
+    )
+    np.testing.assert_allclose(
+        out.T, expected, rtol=TOLERANCE[dtype] * 50, atol=TOLERANCE[dtype] * 50
+    )
     probabilities = np.empty_like(out)
     core.predict_rows(data, layout.network(params, code), work, np.int64(3), True, probabilities)
     np.testing.assert_allclose(probabilities.T, naive.softmax(expected), rtol=1e-4, atol=1e-6)
@@ -86,13 +97,23 @@ def loss_and_gradient(layout, params, data, code, classification, dropout):
     decay: its cost and the gradient it leaves (the parameters do not move)."""
     work = layout.work(len(data.Y), params.dtype)
     lr_factors, decay_factors = layout.factors(params.dtype)
-    optimizer = core.TabularOptimizer(np.zeros((2, layout.n_params), params.dtype), lr_factors,
-                                      decay_factors)  # fmt: skip
+    optimizer = core.TabularOptimizer(
+        np.zeros((2, layout.n_params), params.dtype), lr_factors, decay_factors
+    )
     schedule = core.TabularSchedule(0.0, dropout, 0.0, 1000.0, (0.9, 0.95, 1e-8), np.int64(7))
     order = np.arange(len(data.Y), dtype=np.int64)
     before = params.copy()
-    loss = core.train_epoch(data, layout.network(params, code), work, optimizer, schedule, order,
-                            np.int64(len(order)), np.int64(3), classification)  # fmt: skip
+    loss = core.train_epoch(
+        data,
+        layout.network(params, code),
+        work,
+        optimizer,
+        schedule,
+        order,
+        np.int64(len(order)),
+        np.int64(3),
+        classification,
+    )
     assert np.array_equal(params, before)
     return loss, work.grads.copy()
 
@@ -130,8 +151,14 @@ def test_loss_matches_numpy(code, classification):
     targets (or the mean squared error), weighted (R2)."""
     layout, params, data = small_problem(np.float64, code)
     loss, _ = loss_and_gradient(layout, params, data, code, classification, 0.0)
-    Z = naive.tabular_forward(reference_tensors(layout, params), data.numeric.T, data.plain.T,
-                              data.codes.T, layout.first_rows, ACTIVATIONS[code])  # fmt: skip
+    Z = naive.tabular_forward(
+        reference_tensors(layout, params),
+        data.numeric.T,
+        data.plain.T,
+        data.codes.T,
+        layout.first_rows,
+        ACTIVATIONS[code],
+    )
     cost = naive.smoothed_softmax_cost if classification else naive.mean_squared_cost
     assert loss == pytest.approx(cost(Z, data.Y.T, data.s), rel=1e-12)
 
@@ -200,8 +227,9 @@ def test_adam_with_factors_against_reference(dtype):
     p, m, v = params.astype(float), np.zeros(n), np.zeros(n)
     for t in (1, 2, 3):
         g = rng.randn(n).astype(dtype)
-        kernels.adam_factor_step(params, g, moments, lr_f, decay_f, 0.01, 0.02, t,
-                                 (0.9, 0.95, 1e-8))  # fmt: skip
+        kernels.adam_factor_step(
+            params, g, moments, lr_f, decay_f, 0.01, 0.02, t, (0.9, 0.95, 1e-8)
+        )
         p = p * (1 - 0.01 * 0.02 * decay_f)
         m = 0.9 * m + 0.1 * g
         v = 0.95 * v + 0.05 * g.astype(float) ** 2
@@ -231,8 +259,15 @@ def mixed_frame(n=300, seed=0):
     city = rng.choice(["paris", "lyon", "nice"], n).astype(object)
     city[rng.rand(n) < 0.05] = None
     shop = pd.Categorical(rng.choice([f"s{k}" for k in range(15)], n))
-    frame = pd.DataFrame({"age": age, "income": rng.lognormal(10, 1, n), "city": city,
-                          "shop": shop, "member": rng.rand(n) < 0.5})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "age": age,
+            "income": rng.lognormal(10, 1, n),
+            "city": city,
+            "shop": shop,
+            "member": rng.rand(n) < 0.5,
+        }
+    )
     logit = 0.05 * np.nan_to_num(age - 40) + (city == "paris") + rng.randn(n) * 0.5
     return frame, np.where(logit > 0.3, "yes", "no")
 
@@ -281,9 +316,11 @@ FAST = dict(n_epochs=6, hidden_layer_sizes=(16, 16), random_state=0)
 CHECKED = dict(FAST, n_epochs=60)
 
 
-@pytest.mark.parametrize("estimator",
-                         [TabularMLPClassifier(**CHECKED), TabularMLPRegressor(**CHECKED)],
-                         ids=["classifier", "regressor"])  # fmt: skip
+@pytest.mark.parametrize(
+    "estimator",
+    [TabularMLPClassifier(**CHECKED), TabularMLPRegressor(**CHECKED)],
+    ids=["classifier", "regressor"],
+)
 def test_check_estimator(estimator):
     """Everything scikit-learn's check_estimator asks holds, except weights as
     repeated rows: a weight of 2 is not two copies of a row for mini-batch
@@ -303,8 +340,9 @@ def test_check_estimator(estimator):
 def test_class_weight_moves_predictions():
     frame, y = mixed_frame(400)
     plain = TabularMLPClassifier(n_epochs=20, random_state=0).fit(frame, y)
-    weighted = TabularMLPClassifier(n_epochs=20, random_state=0,
-                                    class_weight={"yes": 20.0, "no": 1.0}).fit(frame, y)  # fmt: skip
+    weighted = TabularMLPClassifier(
+        n_epochs=20, random_state=0, class_weight={"yes": 20.0, "no": 1.0}
+    ).fit(frame, y)
     assert (weighted.predict(frame) == "yes").mean() > (plain.predict(frame) == "yes").mean()
 
 
@@ -321,13 +359,15 @@ def test_classifier_on_a_mixed_frame_learns_and_keeps_the_best_epoch():
 
 def test_polars_and_pandas_give_the_same_bits():
     frame, y = mixed_frame(200)
-    polars_frame = pl.DataFrame({
-        "age": frame["age"].to_numpy(),  # NaN, a float; nulls below
-        "income": frame["income"].to_numpy(),
-        "city": [None if pd.isna(v) else v for v in frame["city"]],
-        "shop": pl.Series(frame["shop"].astype(str).tolist(), dtype=pl.Categorical),
-        "member": frame["member"].to_numpy(),
-    }).with_columns(pl.col("age").fill_nan(None))  # fmt: skip
+    polars_frame = pl.DataFrame(
+        {
+            "age": frame["age"].to_numpy(),  # NaN, a float; nulls below
+            "income": frame["income"].to_numpy(),
+            "city": [None if pd.isna(v) else v for v in frame["city"]],
+            "shop": pl.Series(frame["shop"].astype(str).tolist(), dtype=pl.Categorical),
+            "member": frame["member"].to_numpy(),
+        }
+    ).with_columns(pl.col("age").fill_nan(None))
     pandas_model = TabularMLPClassifier(**FAST).fit(frame, y)
     polars_model = TabularMLPClassifier(**FAST).fit(polars_frame, y)
     assert np.array_equal(
@@ -348,8 +388,7 @@ def test_bad_input_at_predict_leaves_the_model_unchanged():
 
 def test_validation_data_given_and_errors():
     frame, y = mixed_frame(300)
-    model = TabularMLPClassifier(**FAST).fit(frame[:200], y[:200], X_val=frame[200:],
-                                             y_val=y[200:])  # fmt: skip
+    model = TabularMLPClassifier(**FAST).fit(frame[:200], y[:200], X_val=frame[200:], y_val=y[200:])
     error = 1 - model.score(frame[200:], y[200:])
     assert model.best_validation_score_ == pytest.approx(error)
     with pytest.raises(ValueError, match="X_val and y_val go together"):
@@ -402,10 +441,16 @@ def test_bits_do_not_depend_on_threads():
     tests = os.path.dirname(os.path.abspath(__file__))
     outputs = set()
     for numba_threads, blas_threads in [(1, 1), (2, 2), (2, 1)]:
-        env = dict(os.environ, NUMBA_NUM_THREADS=str(numba_threads),
-                   OPENBLAS_NUM_THREADS=str(blas_threads))  # fmt: skip
-        result = subprocess.run([sys.executable, "-c", _THREADS_SCRIPT.format(tests=tests)],
-                                env=env, capture_output=True, text=True, timeout=600)  # fmt: skip
+        env = dict(
+            os.environ, NUMBA_NUM_THREADS=str(numba_threads), OPENBLAS_NUM_THREADS=str(blas_threads)
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", _THREADS_SCRIPT.format(tests=tests)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert result.returncode == 0, result.stderr[-2000:]
         outputs.add(result.stdout)
     assert len(outputs) == 1

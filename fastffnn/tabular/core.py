@@ -59,12 +59,14 @@ from fastffnn.kernels.tabular import (
     squared_seed,
 )
 
-TabularNetwork = namedtuple("TabularNetwork",
-                            ["params", "offsets", "sizes", "widths", "first_rows", "code"])  # fmt: skip
+TabularNetwork = namedtuple(
+    "TabularNetwork", ["params", "offsets", "sizes", "widths", "first_rows", "code"]
+)
 TabularData = namedtuple("TabularData", ["numeric", "plain", "codes", "Y", "s"])
 TabularWork = namedtuple("TabularWork", ["buffer", "slots", "codes", "grads"])
-TabularSchedule = namedtuple("TabularSchedule",
-                             ["learning_rate", "dropout", "decay", "total_steps", "betas", "seed"])  # fmt: skip
+TabularSchedule = namedtuple(
+    "TabularSchedule", ["learning_rate", "dropout", "decay", "total_steps", "betas", "seed"]
+)
 TabularOptimizer = namedtuple("TabularOptimizer", ["moments", "lr_factors", "decay_factors"])
 
 #: Tensors before the dense layers, and per dense layer.
@@ -124,11 +126,18 @@ def forward(numeric, plain, codes, network, work, m, rates, ids, key, stop):
     as in prediction), ``ids`` their training rows and ``key`` the step's key (D1).
     """
     sizes, params = network.sizes, network.params
-    n_num, n_plain, n_emb = network.widths[0], network.widths[1], network.widths[2]
+    n_num, n_plain = network.widths[0], network.widths[1]
     frequencies, phases, weights, biases, tables, scales = front_parameters(params, network)
     A0 = slot(work, INPUTS, sizes[0], m)
-    pbld_forward(numeric, frequencies, phases, weights, biases, A0[: PBLD_WIDTH * n_num],
-                 slot(work, COSINES, PBLD_FREQUENCIES * n_num, m))  # fmt: skip
+    pbld_forward(
+        numeric,
+        frequencies,
+        phases,
+        weights,
+        biases,
+        A0[: PBLD_WIDTH * n_num],
+        slot(work, COSINES, PBLD_FREQUENCIES * n_num, m),
+    )
     start = PBLD_WIDTH * n_num
     for i in range(m):
         for j in range(n_plain):
@@ -187,9 +196,18 @@ def backward(numeric, codes, network, work, m, rates, dZ_out):
     A0 = slot(work, INPUTS, sizes[0], m)
     dA0 = slot(work, SCRATCH_A if L % 2 == 1 else SCRATCH_B, sizes[0], m)
     front_scale_backward(A0, scales, dZ, d_scales, dA0)
-    pbld_backward(numeric, frequencies, phases, weights,
-                  slot(work, COSINES, PBLD_FREQUENCIES * n_num, m), dA0[: PBLD_WIDTH * n_num],
-                  d_freq, d_phase, d_w, d_b)  # fmt: skip
+    pbld_backward(
+        numeric,
+        frequencies,
+        phases,
+        weights,
+        slot(work, COSINES, PBLD_FREQUENCIES * n_num, m),
+        dA0[: PBLD_WIDTH * n_num],
+        d_freq,
+        d_phase,
+        d_w,
+        d_b,
+    )
     embedding_backward(codes, network.first_rows, dA0[PBLD_WIDTH * n_num + n_plain :], d_tables)
 
 
@@ -215,8 +233,9 @@ def _gather(data, work, order, start, m):
 
 
 @serial
-def train_epoch(data, network, work, optimizer, schedule, order, batch_size, first_step,
-                classification):  # fmt: skip
+def train_epoch(
+    data, network, work, optimizer, schedule, order, batch_size, first_step, classification
+):
     """One epoch: ``len(order) // batch_size`` mini-batches of the examples
     in ``order`` (the last incomplete batch is dropped, as RealMLP does),
     each a forward pass with D1, the seed (C2 with L1's targets, or the
@@ -251,9 +270,17 @@ def train_epoch(data, network, work, optimizer, schedule, order, batch_size, fir
             loss = squared_seed(Z, Y, s, weight_total, dZ)
         total += loss / float(weight_total)
         backward(numeric, codes, network, work, m, rates, dZ)
-        adam_factor_step(network.params, work.grads, optimizer.moments, optimizer.lr_factors,
-                         optimizer.decay_factors, schedule.learning_rate * coslog4(t),
-                         schedule.decay * flat_cos(t), step + 1, schedule.betas)  # fmt: skip
+        adam_factor_step(
+            network.params,
+            work.grads,
+            optimizer.moments,
+            optimizer.lr_factors,
+            optimizer.decay_factors,
+            schedule.learning_rate * coslog4(t),
+            schedule.decay * flat_cos(t),
+            step + 1,
+            schedule.betas,
+        )
     return total
 
 
@@ -269,8 +296,18 @@ def predict_rows(data, network, work, stop, softmax, out):
     for start in range(0, n, PREDICT_BLOCK):
         stop_row = min(start + PREDICT_BLOCK, n)
         m = stop_row - start
-        Z = forward(data.numeric[start:stop_row].T, data.plain[start:stop_row].T,
-                    data.codes[start:stop_row].T, network, work, m, no_rates, ids, key, stop)  # fmt: skip
+        Z = forward(
+            data.numeric[start:stop_row].T,
+            data.plain[start:stop_row].T,
+            data.codes[start:stop_row].T,
+            network,
+            work,
+            m,
+            no_rates,
+            ids,
+            key,
+            stop,
+        )
         for i in range(m):
             if softmax:
                 top = Z[0, i]

@@ -76,8 +76,18 @@ def table_columns(X):
             kind = series.dtype.kind if isinstance(series.dtype, np.dtype) else ""
             if kind and kind in "iuf":
                 columns.append((series.to_numpy(dtype=np.float64), False))
-            elif str(series.dtype) in ("Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16",
-                                       "UInt32", "UInt64", "Float32", "Float64"):  # fmt: skip
+            elif str(series.dtype) in (
+                "Int8",
+                "Int16",
+                "Int32",
+                "Int64",
+                "UInt8",
+                "UInt16",
+                "UInt32",
+                "UInt64",
+                "Float32",
+                "Float64",
+            ):
                 columns.append((series.to_numpy(dtype=np.float64, na_value=np.nan), False))
             else:
                 columns.append((series.to_numpy(dtype=object), True))
@@ -106,8 +116,9 @@ def table_columns(X):
     for j in range(array.shape[1]):
         column = array[:, j].astype(object)
         try:
-            columns.append((np.array([np.nan if _is_missing(v) else float(v) for v in column]),
-                            False))  # fmt: skip
+            columns.append(
+                (np.array([np.nan if _is_missing(v) else float(v) for v in column]), False)
+            )
         except (TypeError, ValueError):
             columns.append((column, True))
     return None, columns
@@ -165,8 +176,11 @@ class TableEncoder:
         self.embedding_columns_ = [
             j for j in self.categories_ if len(self.categories_[j]) > MAX_ONE_HOT
         ]
-        numeric = np.column_stack([columns[j][0] for j in self.numeric_columns_]) \
-            if self.numeric_columns_ else np.empty((len(columns[0][0]), 0))  # fmt: skip
+        numeric = (
+            np.column_stack([columns[j][0] for j in self.numeric_columns_])
+            if self.numeric_columns_
+            else np.empty((len(columns[0][0]), 0))
+        )
         if np.isinf(numeric).any():
             raise ValueError("Input X contains infinity in a numeric column.")
         self.missing_columns_ = [
@@ -186,11 +200,11 @@ class TableEncoder:
         spec = self.categorical_features
         mask = np.zeros(n, dtype=bool)
         if isinstance(spec, str) and spec == "from_dtype":
-            for j, (values, by_dtype) in enumerate(columns):
+            for j, (_, by_dtype) in enumerate(columns):
                 mask[j] = by_dtype
             return mask
         if spec is None:
-            for j, (values, by_dtype) in enumerate(columns):
+            for j, (values, _) in enumerate(columns):
                 if values.dtype == object:
                     raise ValueError(
                         f"Column {self._name(names, j)} holds non-numeric values but "
@@ -307,8 +321,11 @@ class TableEncoder:
                     f"Column {self._column_name(j)} was numeric in fit but holds non-numeric "
                     f"values now."
                 )
-        numeric = np.column_stack([columns[j][0] for j in self.numeric_columns_]) \
-            if self.numeric_columns_ else np.empty((len(columns[0][0]), 0))  # fmt: skip
+        numeric = (
+            np.column_stack([columns[j][0] for j in self.numeric_columns_])
+            if self.numeric_columns_
+            else np.empty((len(columns[0][0]), 0))
+        )
         if np.isinf(numeric).any():
             raise ValueError("Input X contains infinity in a numeric column.")
         return self._finish(columns, numeric, self._plain_raw(columns, numeric))

@@ -41,8 +41,10 @@ def _as_table(X):
     if type(X).__module__.split(".")[0] in ("pandas", "polars") and hasattr(X, "columns"):
         return X
     if hasattr(X, "toarray") or hasattr(X, "tocsr"):
-        raise TypeError("Sparse input is not supported by the tabular estimators; pass a "
-                        "dense array or a DataFrame.")  # fmt: skip
+        raise TypeError(
+            "Sparse input is not supported by the tabular estimators; pass a "
+            "dense array or a DataFrame."
+        )
     return np.asarray(X)
 
 
@@ -68,9 +70,22 @@ class BaseTabularMLP(BaseEstimator):
         "verbose": ["verbose"],
     }
 
-    def __init__(self, *, hidden_layer_sizes, learning_rate, n_epochs, batch_size, dropout,
-                 weight_decay, validation_fraction, categorical_features, scoring, dtype,
-                 random_state, verbose):  # fmt: skip
+    def __init__(
+        self,
+        *,
+        hidden_layer_sizes,
+        learning_rate,
+        n_epochs,
+        batch_size,
+        dropout,
+        weight_decay,
+        validation_fraction,
+        categorical_features,
+        scoring,
+        dtype,
+        random_state,
+        verbose,
+    ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.learning_rate = learning_rate
         self.n_epochs = n_epochs
@@ -126,8 +141,9 @@ class BaseTabularMLP(BaseEstimator):
                 f"{n_columns})) while a minimum of 1 is required."
             )
         y = self._check_y(y, n)
-        sample_weight = _check_sample_weight(sample_weight, np.empty((n, 0)), dtype=np.float64,
-                                             ensure_non_negative=True)  # fmt: skip
+        sample_weight = _check_sample_weight(
+            sample_weight, np.empty((n, 0)), dtype=np.float64, ensure_non_negative=True
+        )
         random_state = check_random_state(self.random_state)
         if X_val is None:
             if n < 2:
@@ -141,9 +157,9 @@ class BaseTabularMLP(BaseEstimator):
         else:
             X_val = _as_table(X_val)
             y_val = self._check_y(y_val, _n_rows(X_val), fitting=False)
-            sample_weight_val = _check_sample_weight(sample_weight_val,
-                                                     np.empty((len(y_val), 0)),
-                                                     dtype=np.float64)  # fmt: skip
+            sample_weight_val = _check_sample_weight(
+                sample_weight_val, np.empty((len(y_val), 0)), dtype=np.float64
+            )
         self._encoder = TableEncoder(self.categorical_features, type(self).__name__)
         encoded = self._encoder.fit_transform(X)
         self.n_features_in_ = self._encoder.n_features_in_
@@ -161,8 +177,9 @@ class BaseTabularMLP(BaseEstimator):
         scorer = None if self.scoring is None else check_scoring(self, self.scoring)
 
         widths = [a.shape[1] for a in encoded]
-        self._layout = TabularLayout(widths, self._encoder.embedding_cardinalities, hidden,
-                                     Y.shape[1])  # fmt: skip
+        self._layout = TabularLayout(
+            widths, self._encoder.embedding_cardinalities, hidden, Y.shape[1]
+        )
         code = self._activation_code
         params = initialize(self._layout, data, code, random_state, dtype)
         self._params = params
@@ -171,27 +188,40 @@ class BaseTabularMLP(BaseEstimator):
         batch_size = min(self.batch_size, n_train)
         work = self._layout.work(max(batch_size, core.PREDICT_BLOCK), dtype)
         lr_factors, decay_factors = self._layout.factors(dtype)
-        optimizer = core.TabularOptimizer(np.zeros((2, self._layout.n_params), dtype=dtype),
-                                          lr_factors, decay_factors)  # fmt: skip
+        optimizer = core.TabularOptimizer(
+            np.zeros((2, self._layout.n_params), dtype=dtype), lr_factors, decay_factors
+        )
         n_batches = n_train // batch_size
-        learning_rate = self._default_learning_rate if self.learning_rate is None \
-            else self.learning_rate  # fmt: skip
-        schedule = core.TabularSchedule(float(learning_rate), float(self.dropout),
-                                        float(self.weight_decay),
-                                        float(self.n_epochs * n_batches), ADAM_BETAS,
-                                        np.int64(random_state.randint(2**31)))  # fmt: skip
+        learning_rate = (
+            self._default_learning_rate if self.learning_rate is None else self.learning_rate
+        )
+        schedule = core.TabularSchedule(
+            float(learning_rate),
+            float(self.dropout),
+            float(self.weight_decay),
+            float(self.n_epochs * n_batches),
+            ADAM_BETAS,
+            np.int64(random_state.randint(2**31)),
+        )
         classification = isinstance(self, ClassifierMixin)
         best, best_params = np.inf, params.copy()
         self.loss_curve_, self.validation_scores_ = [], []
         self.best_epoch_ = 0
         for epoch in range(self.n_epochs):
             order = random_state.permutation(n_train).astype(np.int64)
-            loss = core.train_epoch(data, network, work, optimizer, schedule, order,
-                                    np.int64(batch_size), np.int64(epoch * n_batches),
-                                    classification)  # fmt: skip
+            loss = core.train_epoch(
+                data,
+                network,
+                work,
+                optimizer,
+                schedule,
+                order,
+                np.int64(batch_size),
+                np.int64(epoch * n_batches),
+                classification,
+            )
             self.loss_curve_.append(loss / max(n_batches, 1))
-            error = self._validation_error(val_data, y_val, sample_weight_val, work, scorer,
-                                           X_val)  # fmt: skip
+            error = self._validation_error(val_data, y_val, sample_weight_val, work, scorer, X_val)
             self.validation_scores_.append(-error if scorer is not None else error)
             if not np.isfinite(loss):
                 raise ValueError(
@@ -202,8 +232,10 @@ class BaseTabularMLP(BaseEstimator):
                 best, self.best_epoch_ = error, epoch + 1
                 best_params[:] = params
             if self.verbose:
-                print(f"epoch {epoch + 1}: loss {self.loss_curve_[-1]:.5f}, "
-                      f"validation {self.validation_scores_[-1]:.5f}")  # fmt: skip
+                print(
+                    f"epoch {epoch + 1}: loss {self.loss_curve_[-1]:.5f}, "
+                    f"validation {self.validation_scores_[-1]:.5f}"
+                )
         params[:] = best_params
         self.n_iter_ = self.n_epochs
         self.best_validation_score_ = -best if scorer is not None else best
@@ -216,8 +248,13 @@ class BaseTabularMLP(BaseEstimator):
     def _encode_rows(self, X, dtype):
         numeric, plain, codes = self._encoder.transform(X)
         n = numeric.shape[0]
-        return core.TabularData(self._cast(numeric, dtype), self._cast(plain, dtype), codes,
-                                np.empty((n, 0), dtype=dtype), np.empty(n, dtype=dtype))  # fmt: skip
+        return core.TabularData(
+            self._cast(numeric, dtype),
+            self._cast(plain, dtype),
+            codes,
+            np.empty((n, 0), dtype=dtype),
+            np.empty(n, dtype=dtype),
+        )
 
     def _outputs(self, data, work=None, softmax=False):
         dtype = self._params.dtype
@@ -226,8 +263,7 @@ class BaseTabularMLP(BaseEstimator):
             work = self._layout.work(core.PREDICT_BLOCK, dtype)
         out = np.empty((n, int(self._layout.sizes[-1])), dtype=dtype)
         network = self._layout.network(self._params, self._activation_code)
-        core.predict_rows(data, network, work, np.int64(len(self._layout.sizes) - 1), softmax,
-                          out)  # fmt: skip
+        core.predict_rows(data, network, work, np.int64(len(self._layout.sizes) - 1), softmax, out)
         return out
 
     def _validation_error(self, data, y_val, weights, work, scorer, X_val):
@@ -297,15 +333,38 @@ class TabularMLPClassifier(ClassifierMixin, BaseTabularMLP):
     _default_learning_rate = 0.04
     _activation_code = SELU
 
-    def __init__(self, *, hidden_layer_sizes=(256, 256, 256), learning_rate=None, n_epochs=256,
-                 batch_size=256, dropout=0.15, weight_decay=0.02, label_smoothing=0.1,
-                 validation_fraction=0.2, categorical_features="from_dtype", class_weight=None,
-                 scoring=None, dtype=np.float32, random_state=None, verbose=False):  # fmt: skip
-        super().__init__(hidden_layer_sizes=hidden_layer_sizes, learning_rate=learning_rate,
-                         n_epochs=n_epochs, batch_size=batch_size, dropout=dropout,
-                         weight_decay=weight_decay, validation_fraction=validation_fraction,
-                         categorical_features=categorical_features, scoring=scoring,
-                         dtype=dtype, random_state=random_state, verbose=verbose)  # fmt: skip
+    def __init__(
+        self,
+        *,
+        hidden_layer_sizes=(256, 256, 256),
+        learning_rate=None,
+        n_epochs=256,
+        batch_size=256,
+        dropout=0.15,
+        weight_decay=0.02,
+        label_smoothing=0.1,
+        validation_fraction=0.2,
+        categorical_features="from_dtype",
+        class_weight=None,
+        scoring=None,
+        dtype=np.float32,
+        random_state=None,
+        verbose=False,
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            learning_rate=learning_rate,
+            n_epochs=n_epochs,
+            batch_size=batch_size,
+            dropout=dropout,
+            weight_decay=weight_decay,
+            validation_fraction=validation_fraction,
+            categorical_features=categorical_features,
+            scoring=scoring,
+            dtype=dtype,
+            random_state=random_state,
+            verbose=verbose,
+        )
         self.label_smoothing = label_smoothing
         self.class_weight = class_weight
 
@@ -376,15 +435,36 @@ class TabularMLPRegressor(RegressorMixin, BaseTabularMLP):
     _default_learning_rate = 0.2
     _activation_code = MISH
 
-    def __init__(self, *, hidden_layer_sizes=(256, 256, 256), learning_rate=None, n_epochs=256,
-                 batch_size=256, dropout=0.15, weight_decay=0.02, validation_fraction=0.2,
-                 categorical_features="from_dtype", scoring=None, dtype=np.float32,
-                 random_state=None, verbose=False):  # fmt: skip
-        super().__init__(hidden_layer_sizes=hidden_layer_sizes, learning_rate=learning_rate,
-                         n_epochs=n_epochs, batch_size=batch_size, dropout=dropout,
-                         weight_decay=weight_decay, validation_fraction=validation_fraction,
-                         categorical_features=categorical_features, scoring=scoring,
-                         dtype=dtype, random_state=random_state, verbose=verbose)  # fmt: skip
+    def __init__(
+        self,
+        *,
+        hidden_layer_sizes=(256, 256, 256),
+        learning_rate=None,
+        n_epochs=256,
+        batch_size=256,
+        dropout=0.15,
+        weight_decay=0.02,
+        validation_fraction=0.2,
+        categorical_features="from_dtype",
+        scoring=None,
+        dtype=np.float32,
+        random_state=None,
+        verbose=False,
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            learning_rate=learning_rate,
+            n_epochs=n_epochs,
+            batch_size=batch_size,
+            dropout=dropout,
+            weight_decay=weight_decay,
+            validation_fraction=validation_fraction,
+            categorical_features=categorical_features,
+            scoring=scoring,
+            dtype=dtype,
+            random_state=random_state,
+            verbose=verbose,
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

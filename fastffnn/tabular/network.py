@@ -55,8 +55,11 @@ class TabularLayout:
         L = len(self.sizes) - 1
         for l in range(1, L + 1):
             fan_in, fan_out = int(self.sizes[l - 1]), int(self.sizes[l])
-            self.groups += [(dense[0], fan_in * fan_out), (dense[1], fan_out),
-                            (act[0], fan_out if l < L else 0)]  # fmt: skip
+            self.groups += [
+                (dense[0], fan_in * fan_out),
+                (dense[1], fan_out),
+                (act[0], fan_out if l < L else 0),
+            ]
         counts = [count for _, count in self.groups]
         self.offsets = np.asarray(np.cumsum([0, *counts]), dtype=np.int64)
         self.n_params = int(self.offsets[-1])
@@ -68,22 +71,34 @@ class TabularLayout:
         return lr.astype(dtype), decay.astype(dtype)
 
     def network(self, params, code):
-        return core.TabularNetwork(params, self.offsets, self.sizes, self.widths,
-                                   self.first_rows, np.int64(code))  # fmt: skip
+        return core.TabularNetwork(
+            params, self.offsets, self.sizes, self.widths, self.first_rows, np.int64(code)
+        )
 
     def work(self, capacity, dtype):
         """A workspace for ``capacity`` examples a pass."""
         n_num, n_plain, n_emb = (int(w) for w in self.widths)
         sizes = [int(s) for s in self.sizes]
         widest = max(sizes)
-        rows = [n_num, n_plain, sizes[-1], sizes[0], sizes[0], PBLD_FREQUENCIES * n_num,
-                widest, widest]  # fmt: skip
+        rows = [
+            n_num,
+            n_plain,
+            sizes[-1],
+            sizes[0],
+            sizes[0],
+            PBLD_FREQUENCIES * n_num,
+            widest,
+            widest,
+        ]
         for n in sizes[1:]:
             rows += [n] * core.LAYER_SLOTS
         slots = np.asarray(np.cumsum([0, *(r * capacity for r in rows)]), dtype=np.int64)
-        return core.TabularWork(np.zeros(int(slots[-1]), dtype=dtype), slots,
-                                np.zeros((capacity, n_emb), dtype=np.int64),
-                                np.zeros(self.n_params, dtype=dtype))  # fmt: skip
+        return core.TabularWork(
+            np.zeros(int(slots[-1]), dtype=dtype),
+            slots,
+            np.zeros((capacity, n_emb), dtype=np.int64),
+            np.zeros(self.n_params, dtype=dtype),
+        )
 
     def views(self, params):
         """Each tensor of ``params`` as a 1-D view, in layout order."""
