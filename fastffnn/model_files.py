@@ -56,11 +56,15 @@ def _trusted_types():
     from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import LabelBinarizer, OneHotEncoder, StandardScaler
+    from sklearn.preprocessing import LabelBinarizer, LabelEncoder, OneHotEncoder, StandardScaler
 
     from fastffnn.classifier import FFNNClassifier
+    from fastffnn.registry import ParameterGroup
     from fastffnn.regressor import FFNNRegressor
     from fastffnn.solvers import OptimizerState
+    from fastffnn.tabular.encoding import TableEncoder
+    from fastffnn.tabular.estimators import TabularMLPClassifier, TabularMLPRegressor
+    from fastffnn.tabular.network import TabularLayout
 
     objects = [
         # the pipeline of fastffnn.tables.preprocessing and the network
@@ -69,6 +73,9 @@ def _trusted_types():
         TransformedTargetRegressor,  # the command line's regression: y standardized
         LabelBinarizer,  # FFNNClassifier's labels
         OptimizerState,  # Adam's moments or SGD's velocity, for partial_fit
+        # the tabular estimators and their parts (--model tabular)
+        TabularMLPClassifier, TabularMLPRegressor, TableEncoder, TabularLayout, ParameterGroup,
+        LabelEncoder,
         np.random.RandomState,  # an estimator's random_state, as scikit-learn keeps it
     ]  # fmt: skip
     data = [

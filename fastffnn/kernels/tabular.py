@@ -179,40 +179,48 @@ PARAMETRIC_CODES = (SELU, MISH)
 
 
 @serial
-def _activation_pair(z, code, one, scale, alpha):
+def _activation_pair(z, e, code, one, scale, alpha):
     """``(g(z), g'(z))`` of SELU (A7, with its ``scale`` and ``alpha`` in z's
-    dtype) or Mish (A11), each from one ``exp``. Mish: with ``e = exp(z)`` and
-    ``n = e (e + 2)``, ``tanh(softplus(z)) = n / (n + 2)`` and
-    ``1 - tanh^2 = 4 (n + 1) / (n + 2)^2``, no cancellation for any z; z is
-    capped at 40 inside the exp (t is 1 and z (1 - t^2) below 1e-30 beyond),
-    so n stays finite in float32."""
+    dtype) or Mish (A11), given ``e = exp(min(z, cap))`` (``exp_cap``).
+    Mish: with ``n = e (e + 2)``, ``tanh(softplus(z)) = n / (n + 2)`` and
+    ``1 - tanh^2 = 4 (n + 1) / (n + 2)^2``, no cancellation for any z; beyond
+    the cap of 40, t is 1 and z (1 - t^2) below 1e-30, and n stays finite in
+    float32. Arithmetic only, so a loop of it vectorizes."""
     if code == SELU:
-        if z > 0:
-            return scale * z, scale
-        e = np.exp(z)
-        return scale * alpha * (e - one), scale * alpha * e
+        return (scale * z, scale) if z > 0 else (scale * alpha * (e - one), scale * alpha * e)
     two = one + one
-    e = np.exp(min(z, one * 40))
     n = e * (e + two)
     inverse = one / (n + two)
     t = n * inverse
     sech2 = two * two * (n + one) * inverse * inverse
-    sigma = e / (one + e)
-    return z * t, t + z * sigma * sech2
+    return z * t, t + z * (e / (one + e)) * sech2
+
+
+@serial
+def exp_cap(code):
+    """The cap of z inside A12's exp: 0 for SELU (exp only below 0), 40 for Mish."""
+    return 0.0 if code == SELU else 40.0
 
 
 @serial
 def parametric_forward(Z, mixing, code, A, slopes):
     """A12: ``A = Z + alpha (g(Z) - Z)``, one alpha per unit, g SELU or Mish
     by ``code``. Z, A, slopes: (n, m); mixing: (n,). For the backward pass Z
-    is overwritten with ``g(Z) - Z`` and ``slopes`` receives ``g'(Z)``."""
+    is overwritten with ``g(Z) - Z`` and ``slopes`` receives ``g'(Z)``.
+    The exps come first, in a loop of their own (libm calls), so that the
+    arithmetic's loop vectorizes."""
     n, m = Z.shape
     one = Z.dtype.type(1)
     scale, alpha = Z.dtype.type(SELU_LAMBDA), Z.dtype.type(SELU_ALPHA)
+    cap = Z.dtype.type(exp_cap(code))
+    for i in range(m):
+        for j in range(n):  # SELU: exp(0) = 1 known, no call for z >= 0
+            z = min(Z[j, i], cap)
+            slopes[j, i] = np.exp(z) if z < cap or code != SELU else one
     for i in range(m):
         for j in range(n):
             z = Z[j, i]
-            g, slope = _activation_pair(z, code, one, scale, alpha)
+            g, slope = _activation_pair(z, slopes[j, i], code, one, scale, alpha)
             A[j, i] = z + mixing[j] * (g - z)
             Z[j, i] = g - z
             slopes[j, i] = slope
@@ -300,7 +308,8 @@ def adam_factor_step(params, grads, moments, lr_factors, decay_factors, rate, de
     ``rate * f_p``: ``m = b1 m + (1 - b1) g``, ``v = b2 v + (1 - b2) g^2``,
     ``p -= rate f_p / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)``.
 
-    params, grads, lr_factors, decay_factors: (n,); moments: (2, n);
+    grads: (C, n) the chunks' gradients, added in chunk order;
+    params, lr_factors, decay_factors: (n,); moments: (2, n);
     rate, decay: this step's scheduled learning rate and decay (float64);
     t: the step count (from 1); betas: (beta_1, beta_2, epsilon) floats.
     """
@@ -313,7 +322,9 @@ def adam_factor_step(params, grads, moments, lr_factors, decay_factors, rate, de
     shrink = dtype(rate * decay)
     first, second = moments[0], moments[1]
     for p in range(params.size):
-        g = grads[p]
+        g = grads[0, p]
+        for c in range(1, grads.shape[0]):
+            g += grads[c, p]
         value = params[p] * (one - shrink * decay_factors[p])
         m = b1 * first[p] + (one - b1) * g
         v = b2 * second[p] + (one - b2) * g * g

@@ -19,7 +19,11 @@ Arguments travel as named bundles:
   (n, n_emb) int64, ``Y`` (n, K) targets, ``s`` (n,) sample weights; C order.
 - ``TabularWork``: ``buffer`` one flat float buffer and ``slots`` int64 where
   each (rows, capacity) slot starts in it (``slot``), ``codes`` (capacity,
-  n_emb) int64, ``grads`` (n_params,).
+  n_emb) int64, ``grads`` (n_params,): one thread's workspace.
+- ``TabularChunks``: C workspaces stacked, ``buffer`` (C, size), ``slots``,
+  ``codes`` (C, capacity, n_emb), ``grads`` (C, n_params): a mini-batch is cut
+  into C fixed chunks trained in parallel, BLAS on one thread
+  (``fastffnn.threads``), and their gradients are added in chunk order.
 - ``TabularSchedule``: base learning rate, dropout rate and decay, the fit's
   total steps, Adam's (beta_1, beta_2, epsilon), the mask seed.
 - ``TabularOptimizer``: ``moments`` (2, n_params), ``lr_factors`` and
@@ -34,8 +38,9 @@ biases, its activation's mixing weights (empty for the output layer).
 from collections import namedtuple
 
 import numpy as np
+from numba import prange
 
-from fastffnn._jit import serial
+from fastffnn._jit import kernel, serial
 from fastffnn.kernels.dropout import apply_dropout, layer_key, scale_entries, step_key
 from fastffnn.kernels.tabular import (
     EMBEDDING_SIZE,
@@ -64,6 +69,7 @@ TabularNetwork = namedtuple(
 )
 TabularData = namedtuple("TabularData", ["numeric", "plain", "codes", "Y", "s"])
 TabularWork = namedtuple("TabularWork", ["buffer", "slots", "codes", "grads"])
+TabularChunks = namedtuple("TabularChunks", ["buffer", "slots", "codes", "grads"])
 TabularSchedule = namedtuple(
     "TabularSchedule", ["learning_rate", "dropout", "decay", "total_steps", "betas", "seed"]
 )
@@ -77,6 +83,8 @@ NUMERIC, PLAIN, TARGETS, INPUTS, SCALED, COSINES, SCRATCH_A, SCRATCH_B, FIRST_LA
 LAYER_SLOTS = 4
 #: Rows per block of prediction.
 PREDICT_BLOCK = 512
+#: Chunks a mini-batch is cut into (fixed: results do not depend on threads).
+TRAIN_CHUNKS = 2
 
 
 @serial
@@ -233,46 +241,103 @@ def _gather(data, work, order, start, m):
 
 
 @serial
+def chunk_work(chunks, c):
+    """Chunk c's workspace (``TabularWork``) in the stacked ``TabularChunks``."""
+    return TabularWork(chunks.buffer[c], chunks.slots, chunks.codes[c], chunks.grads[c])
+
+
+@serial
+def chunk_gradient(
+    data, network, chunks, c, order, start, m, rates, key, weight_total, classification
+):
+    """Forward with D1, the seed and backward over the examples
+    ``order[start:start + m]`` on chunk c's workspace; its gradient (a share
+    of the batch's, whose weights sum to ``weight_total``) into
+    ``chunks.grads[c]``; returns the examples' weighted cost. m may be 0."""
+    work = chunk_work(chunks, c)
+    if m == 0:
+        for p in range(work.grads.size):
+            work.grads[p] = 0
+        return 0.0
+    L = network.sizes.size - 1
+    numeric, plain, codes, Y = _gather(data, work, order, start, m)
+    s = data.s[order[start : start + m]]
+    Z = forward(numeric, plain, codes, network, work, m, rates, order[start : start + m], key, L)
+    dZ = slot(work, SCRATCH_A, network.sizes[L], m)
+    if classification:
+        loss = softmax_seed(Z, Y, s, weight_total, dZ)
+    else:
+        loss = squared_seed(Z, Y, s, weight_total, dZ)
+    backward(numeric, codes, network, work, m, rates, dZ)
+    return loss
+
+
+@kernel
+def chunked_gradients(
+    data, network, chunks, order, start, m, rates, key, weight_total, classification
+):
+    """``chunk_gradient`` of a batch's examples ``order[start:start + m]`` cut into
+    C = ``chunks.grads.shape[0]`` fixed chunks, one thread each (BLAS on one
+    thread); returns the batch's weighted cost, added in chunk order. The cut
+    depends only on m and C, never on the threads."""
+    n_chunks = chunks.grads.shape[0]
+    size = (m + n_chunks - 1) // n_chunks
+    losses = np.zeros(n_chunks)
+    for c in prange(n_chunks):
+        first = min(c * size, m)
+        last = min(first + size, m)
+        losses[c] = chunk_gradient(
+            data,
+            network,
+            chunks,
+            c,
+            order,
+            start + first,
+            last - first,
+            rates,
+            key,
+            weight_total,
+            classification,
+        )
+    total = 0.0
+    for c in range(n_chunks):
+        total += losses[c]
+    return total
+
+
+@serial
 def train_epoch(
-    data, network, work, optimizer, schedule, order, batch_size, first_step, classification
+    data, network, chunks, optimizer, schedule, order, batch_size, first_step, classification
 ):
     """One epoch: ``len(order) // batch_size`` mini-batches of the examples
     in ``order`` (the last incomplete batch is dropped, as RealMLP does),
     each a forward pass with D1, the seed (C2 with L1's targets, or the
-    squared error), the backward pass and W2 + Adam at this step's S3
-    schedules. Steps are numbered from ``first_step``; returns the summed
-    weighted data cost over the batches divided by their weights.
+    squared error), the backward pass (``chunked_gradients``) and W2 + Adam
+    at this step's S3 schedules. Steps are numbered from ``first_step``;
+    returns the sum over batches of their weighted mean cost.
     """
     L = network.sizes.size - 1
     n_batches = order.size // batch_size
     rates = np.empty(L - 1, dtype=np.float64)
     total = 0.0
     m = batch_size
-    s = np.empty(m, dtype=network.params.dtype)
     for batch in range(n_batches):
         start = batch * m
         step = first_step + batch
         t = step / schedule.total_steps
         for l in range(L - 1):
             rates[l] = schedule.dropout * flat_cos(t)
-        numeric, plain, codes, Y = _gather(data, work, order, start, m)
         weight_total = data.s.dtype.type(0)
         for i in range(m):
-            s[i] = data.s[order[start + i]]
-            weight_total += s[i]
+            weight_total += data.s[order[start + i]]
         key = step_key(schedule.seed, step)
-        ids = order[start : start + m]
-        Z = forward(numeric, plain, codes, network, work, m, rates, ids, key, L)
-        dZ = slot(work, SCRATCH_A, network.sizes[L], m)
-        if classification:
-            loss = softmax_seed(Z, Y, s, weight_total, dZ)
-        else:
-            loss = squared_seed(Z, Y, s, weight_total, dZ)
+        loss = chunked_gradients(
+            data, network, chunks, order, start, m, rates, key, weight_total, classification
+        )
         total += loss / float(weight_total)
-        backward(numeric, codes, network, work, m, rates, dZ)
         adam_factor_step(
             network.params,
-            work.grads,
+            chunks.grads,
             optimizer.moments,
             optimizer.lr_factors,
             optimizer.decay_factors,
@@ -285,39 +350,51 @@ def train_epoch(
 
 
 @serial
-def predict_rows(data, network, work, stop, softmax, out):
-    """Dense layer ``stop``'s Z for every row of ``data`` into ``out`` (n,
-    n^[stop]), in blocks of PREDICT_BLOCK rows read in place; with
-    ``softmax`` each row becomes its softmax (class probabilities)."""
-    n = data.numeric.shape[0]
+def _predict_block(data, network, work, start, stop_row, stop, softmax, out):
+    """``predict_rows`` for rows ``start:stop_row``, read in place."""
+    m = stop_row - start
     no_rates = np.empty(0, dtype=np.float64)
     ids = np.empty(0, dtype=np.int64)
-    key = step_key(0, 0)
-    for start in range(0, n, PREDICT_BLOCK):
-        stop_row = min(start + PREDICT_BLOCK, n)
-        m = stop_row - start
-        Z = forward(
-            data.numeric[start:stop_row].T,
-            data.plain[start:stop_row].T,
-            data.codes[start:stop_row].T,
-            network,
-            work,
-            m,
-            no_rates,
-            ids,
-            key,
-            stop,
-        )
-        for i in range(m):
-            if softmax:
-                top = Z[0, i]
-                for k in range(1, Z.shape[0]):
-                    top = max(top, Z[k, i])
-                norm = Z.dtype.type(0)
-                for k in range(Z.shape[0]):
-                    norm += np.exp(Z[k, i] - top)
-                for k in range(Z.shape[0]):
-                    out[start + i, k] = np.exp(Z[k, i] - top) / norm
-            else:
-                for k in range(Z.shape[0]):
-                    out[start + i, k] = Z[k, i]
+    Z = forward(
+        data.numeric[start:stop_row].T,
+        data.plain[start:stop_row].T,
+        data.codes[start:stop_row].T,
+        network,
+        work,
+        m,
+        no_rates,
+        ids,
+        step_key(0, 0),
+        stop,
+    )
+    for i in range(m):
+        if softmax:
+            top = Z[0, i]
+            for k in range(1, Z.shape[0]):
+                top = max(top, Z[k, i])
+            norm = Z.dtype.type(0)
+            for k in range(Z.shape[0]):
+                norm += np.exp(Z[k, i] - top)
+            for k in range(Z.shape[0]):
+                out[start + i, k] = np.exp(Z[k, i] - top) / norm
+        else:
+            for k in range(Z.shape[0]):
+                out[start + i, k] = Z[k, i]
+
+
+@kernel
+def predict_rows(data, network, chunks, stop, softmax, out):
+    """Dense layer ``stop``'s Z for every row of ``data`` into ``out`` (n,
+    n^[stop]), in blocks of PREDICT_BLOCK rows; with ``softmax`` each row
+    becomes its softmax (class probabilities). Chunk c's workspace takes
+    blocks c, c + C, ... (C = the chunks), the C lanes in parallel."""
+    n = data.numeric.shape[0]
+    n_chunks = chunks.grads.shape[0]
+    n_blocks = (n + PREDICT_BLOCK - 1) // PREDICT_BLOCK
+    for c in prange(n_chunks):
+        work = chunk_work(chunks, c)
+        for block in range(c, n_blocks, n_chunks):
+            start = block * PREDICT_BLOCK
+            _predict_block(
+                data, network, work, start, min(start + PREDICT_BLOCK, n), stop, softmax, out
+            )

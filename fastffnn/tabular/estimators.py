@@ -186,7 +186,8 @@ class BaseTabularMLP(BaseEstimator):
         network = self._layout.network(params, code)
         n_train = len(Y)
         batch_size = min(self.batch_size, n_train)
-        work = self._layout.work(max(batch_size, core.PREDICT_BLOCK), dtype)
+        chunk = -(-batch_size // core.TRAIN_CHUNKS)
+        work = self._layout.chunks(max(chunk, core.PREDICT_BLOCK), dtype)
         lr_factors, decay_factors = self._layout.factors(dtype)
         optimizer = core.TabularOptimizer(
             np.zeros((2, self._layout.n_params), dtype=dtype), lr_factors, decay_factors
@@ -260,7 +261,7 @@ class BaseTabularMLP(BaseEstimator):
         dtype = self._params.dtype
         n = data.numeric.shape[0]
         if work is None:
-            work = self._layout.work(core.PREDICT_BLOCK, dtype)
+            work = self._layout.chunks(core.PREDICT_BLOCK, dtype)
         out = np.empty((n, int(self._layout.sizes[-1])), dtype=dtype)
         network = self._layout.network(self._params, self._activation_code)
         core.predict_rows(data, network, work, np.int64(len(self._layout.sizes) - 1), softmax, out)

@@ -75,8 +75,8 @@ class TabularLayout:
             params, self.offsets, self.sizes, self.widths, self.first_rows, np.int64(code)
         )
 
-    def work(self, capacity, dtype):
-        """A workspace for ``capacity`` examples a pass."""
+    def chunks(self, capacity, dtype, n_chunks=core.TRAIN_CHUNKS):
+        """``n_chunks`` workspaces for ``capacity`` examples a pass each."""
         n_num, n_plain, n_emb = (int(w) for w in self.widths)
         sizes = [int(s) for s in self.sizes]
         widest = max(sizes)
@@ -93,11 +93,11 @@ class TabularLayout:
         for n in sizes[1:]:
             rows += [n] * core.LAYER_SLOTS
         slots = np.asarray(np.cumsum([0, *(r * capacity for r in rows)]), dtype=np.int64)
-        return core.TabularWork(
-            np.zeros(int(slots[-1]), dtype=dtype),
+        return core.TabularChunks(
+            np.zeros((n_chunks, int(slots[-1])), dtype=dtype),
             slots,
-            np.zeros((capacity, n_emb), dtype=np.int64),
-            np.zeros(self.n_params, dtype=dtype),
+            np.zeros((n_chunks, capacity, n_emb), dtype=np.int64),
+            np.zeros((n_chunks, self.n_params), dtype=dtype),
         )
 
     def views(self, params):
@@ -130,7 +130,7 @@ def initialize(layout, data, code, random_state, dtype):
     views[5][:] = 1
     network = layout.network(params, code)
     n = data.numeric.shape[0]
-    work = layout.work(core.PREDICT_BLOCK, dtype)
+    work = layout.chunks(core.PREDICT_BLOCK, dtype)
     L = len(layout.sizes) - 1
     for l in range(1, L + 1):
         fan_in, fan_out = int(layout.sizes[l - 1]), int(layout.sizes[l])
