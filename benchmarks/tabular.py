@@ -221,11 +221,15 @@ def _epochs(epochs):
     return {} if epochs is None else {"n_epochs": epochs}
 
 
-def build_tabular_mlp(task, epochs):
+def build_tabular_mlp(task, epochs, dtype="float32"):
     from fastffnn import TabularMLPClassifier, TabularMLPRegressor
 
     cls = TabularMLPClassifier if task == CLF else TabularMLPRegressor
-    return cls(random_state=0, **_epochs(epochs))
+    return cls(random_state=0, dtype=dtype, **_epochs(epochs))
+
+
+def build_tabular_mlp_float64(task, epochs):
+    return build_tabular_mlp(task, epochs, dtype="float64")
 
 
 def build_hgb(task, epochs):
@@ -275,6 +279,8 @@ MODELS = {
     m.name: m
     for m in (
         Model("TabularMLP", build_tabular_mlp),
+        # the float32 default against float64 (run with --models TabularMLP TabularMLP-float64)
+        Model("TabularMLP-float64", build_tabular_mlp_float64, default=False),
         Model("HistGradientBoosting", build_hgb, as_category),
         Model("LightGBM", build_lightgbm, as_category, requires="lightgbm"),
         Model("MLP", build_sklearn_mlp),

@@ -54,12 +54,9 @@ class TrainingTasks:
         return cls(estimator, X, y, n_subtasks, subtask_name)
 
     def _weights(self):
-        """The estimator's weights now, as ``fitted_estimator`` is rebuilt from them."""
-        estimator = self.estimator
-        return {
-            "coefs_": [c.copy() for c in estimator.coefs_],
-            "intercepts_": [b.copy() for b in estimator.intercepts_],
-        }
+        """The estimator's weights now, as ``fitted_estimator`` is rebuilt from
+        them (the estimator's ``_reconstruction_attributes``)."""
+        return self.estimator._reconstruction_attributes()
 
     def begin(self):
         """Start the next subtask (an epoch)."""

@@ -147,6 +147,13 @@ class BaseFFNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, CallbackSuppor
 
     # ------------------------------------------------------------------ fit
 
+    def _reconstruction_attributes(self):
+        """Copies of the weights, from which callbacks rebuild this epoch's model."""
+        return {
+            "coefs_": [c.copy() for c in self.coefs_],
+            "intercepts_": [b.copy() for b in self.intercepts_],
+        }
+
     @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
     @within_share

@@ -2,8 +2,8 @@
 
 ``python -m fastffnn compile`` runs :func:`run_workload`, tiny calls of the
 public API (both estimators; adam, sgd, lbfgs; early stopping, partial_fit,
-predict, predict_proba, jacobian in both modes, check_gradients) for every
-dtype and kind of input, one group per worker process. A later process (a
+predict, predict_proba, jacobian in both modes, check_gradients; the tabular
+estimators) for every dtype and kind of input, one group per worker process. A later process (a
 container built from the image, a CI job restoring the cache, a Dask worker)
 then loads machine code instead of compiling it.
 
@@ -83,6 +83,26 @@ def run_workload(dtype, kind):
         FFNNRegressor(solver="lbfgs", **small).fit(X, y_reg)
         check_gradients(model, X, y)
         check_gradients(regressor, X, y_reg)
+        if kind == "dense":
+            _tabular_workload(dtype)
+
+
+def _tabular_workload(dtype):
+    """The tabular estimators' compiled paths for ``dtype``: a table with
+    numbers (one missing), a one-hot column and an embedded one."""
+    from fastffnn import TabularMLPClassifier, TabularMLPRegressor
+
+    rng = np.random.RandomState(0)
+    X = np.empty((40, 3), dtype=object)
+    X[:, 0] = rng.uniform(-1, 1, 40)
+    X[0, 0] = np.nan
+    X[:, 1] = rng.choice(["a", "b", "c"], 40)
+    X[:, 2] = [f"level{k % 12}" for k in range(40)]
+    y = np.arange(40) % 3
+    small = dict(hidden_layer_sizes=(3,), n_epochs=2, random_state=0, dtype=dtype,
+                 categorical_features=[1, 2])  # fmt: skip
+    TabularMLPClassifier(**small).fit(X, y).predict_proba(X)
+    TabularMLPRegressor(**small).fit(X, rng.uniform(size=40)).predict(X)
 
 
 @contextlib.contextmanager

@@ -90,4 +90,15 @@ for solver in ("adam", "sgd", "lbfgs"):
                                                  frame["target"], sample_weight=frame["weight"])
     FFNNClassifier(solver=solver, max_iter=2).fit(mapped, frozen_y).predict(pl.DataFrame(X))
     FFNNClassifier(solver=solver, max_iter=2).fit(pl.DataFrame(X), pl.Series(y))
+# the tabular estimators on frames with strings, categories and missing cells
+from fastffnn import TabularMLPClassifier, TabularMLPRegressor
+table = pd.DataFrame({"a": X[:, 10], "b": np.where(y > 4, "x", "y"),
+                      "c": pd.Categorical([f"k{v}" for v in y]), "d": X[:, 20]})
+table.loc[::7, "a"] = np.nan
+tabular = TabularMLPClassifier(n_epochs=2, random_state=0).fit(table, y)
+tabular.predict_proba(table); tabular.predict(table.head(1))
+polars_table = pl.DataFrame({c: table[c].astype(str).tolist() if c in "bc" else table[c].to_numpy()
+                             for c in table.columns})
+TabularMLPRegressor(n_epochs=2, random_state=0).fit(polars_table, y * 1.0).predict(polars_table)
+TabularMLPClassifier(n_epochs=2, dtype=np.float64).fit(mapped, frozen_y).predict(mapped)
 """

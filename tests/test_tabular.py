@@ -15,6 +15,7 @@ from sklearn.base import clone
 from sklearn.utils.estimator_checks import check_estimator
 
 from fastffnn import TabularMLPClassifier, TabularMLPRegressor
+from fastffnn.callbacks import AVAILABLE as CALLBACKS
 from fastffnn.kernels import tabular as kernels
 from fastffnn.kernels.activations import MISH, SELU
 from fastffnn.tabular import core
@@ -96,10 +97,7 @@ def loss_and_gradient(layout, params, data, code, classification, dropout):
     """One full batch through ``train_epoch`` with a zero learning rate and
     decay: its cost and the gradient it leaves (the parameters do not move)."""
     work = layout.chunks(len(data.Y), params.dtype)
-    lr_factors, decay_factors = layout.factors(params.dtype)
-    optimizer = core.TabularOptimizer(
-        np.zeros((2, layout.n_params), params.dtype), lr_factors, decay_factors
-    )
+    optimizer = layout.optimizer(params.dtype)
     schedule = core.TabularSchedule(0.0, dropout, 0.0, 1000.0, (0.9, 0.95, 1e-8), np.int64(7))
     order = np.arange(len(data.Y), dtype=np.int64)
     before = params.copy()
@@ -115,7 +113,7 @@ def loss_and_gradient(layout, params, data, code, classification, dropout):
         classification,
     )
     assert np.array_equal(params, before)
-    return loss, work.grads.sum(axis=0)
+    return loss, work.grads[0].copy()  # the step adds the chunks' gradients there
 
 
 @pytest.mark.parametrize("code,classification", [(SELU, True), (MISH, False)])
@@ -143,6 +141,19 @@ def test_gradient_matches_finite_differences(code, classification, dropout):
         if b > a:
             assert np.abs(numeric[a:b]).max() > 0
     np.testing.assert_allclose(grads, numeric, rtol=1e-5, atol=1e-7 * scale)
+
+
+@pytest.mark.parametrize("code,classification", [(SELU, True), (MISH, False)])
+def test_float32_gradient_matches_float64(code, classification):
+    """The float32 kernels give the float64 gradient (checked above by finite
+    differences) to float32's precision, with D1 on."""
+    layout, params, data = small_problem(np.float64, code)
+    _, expected = loss_and_gradient(layout, params, data, code, classification, 0.3)
+    data32 = core.TabularData(*(a if a.dtype == np.int64 else a.astype(np.float32) for a in data))
+    _, grads = loss_and_gradient(
+        layout, params.astype(np.float32), data32, code, classification, 0.3
+    )
+    np.testing.assert_allclose(grads, expected, rtol=2e-3, atol=2e-4 * np.abs(expected).max())
 
 
 @pytest.mark.parametrize("code,classification", [(SELU, True), (MISH, False)])
@@ -218,24 +229,39 @@ def test_schedules_against_reference():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_adam_with_factors_against_reference(dtype):
-    """W2 then Adam (PyTorch's form) with per-parameter factors, 3 steps."""
-    rng = np.random.RandomState(0)
-    n = 50
-    params = rng.randn(n).astype(dtype)
-    lr_f, decay_f = rng.uniform(0, 6, n).astype(dtype), rng.uniform(0, 36, n).astype(dtype)
-    moments = np.zeros((2, n), dtype)
-    p, m, v = params.astype(float), np.zeros(n), np.zeros(n)
+def test_optimizer_step_against_reference(dtype):
+    """W2 then Adam (PyTorch's form), 3 steps on a whole network's blocks,
+    each parameter with its tensor's factors from the registry; the chunks'
+    gradients added."""
+    layout, params, _ = small_problem(dtype)
+    rng = np.random.RandomState(1)
+    optimizer = layout.optimizer(dtype)
+    lr_f = np.concatenate([np.full(c, g.lr_factor) for g, c in layout.groups])
+    decay_f = np.concatenate([np.full(c, g.decay_factor) for g, c in layout.groups])
+    assert set(lr_f) == {0.1, 1.0, 6.0} and set(decay_f) == {0.0, 0.01, 1.0, 36.0}
+    p, m, v = params.astype(float), np.zeros(params.size), np.zeros(params.size)
     for t in (1, 2, 3):
-        g = rng.randn(n).astype(dtype)
-        kernels.adam_factor_step(
-            params, g[np.newaxis, :], moments, lr_f, decay_f, 0.01, 0.02, t, (0.9, 0.95, 1e-8)
-        )
+        grads = rng.randn(2, params.size).astype(dtype)
+        g = grads[0].astype(float) + grads[1]
+        summed = grads[0] + grads[1]
+        core.optimizer_step(params, grads, optimizer, 0.01, 0.02, t, (0.9, 0.95, 1e-8))
+        np.testing.assert_array_equal(grads[0], summed)  # the batch's gradient, left there
         p = p * (1 - 0.01 * 0.02 * decay_f)
         m = 0.9 * m + 0.1 * g
-        v = 0.95 * v + 0.05 * g.astype(float) ** 2
+        v = 0.95 * v + 0.05 * g**2
         p = p - 0.01 * lr_f / (1 - 0.9**t) * m / (np.sqrt(v / (1 - 0.95**t)) + 1e-8)
     np.testing.assert_allclose(params, p, rtol=TOLERANCE[dtype] * 10, atol=1e-6)
+
+
+def test_optimizer_blocks_cover_each_tensor_once():
+    layout = TabularLayout([3, 2, 1], [40], [300, 300], 4)
+    optimizer = layout.optimizer(np.float32)
+    blocks = optimizer.blocks
+    assert blocks[0, 0] == 0 and blocks[-1, 1] == layout.n_params
+    assert np.array_equal(blocks[1:, 0], blocks[:-1, 1])
+    assert (blocks[:, 1] - blocks[:, 0]).max() <= 16384
+    for start, stop in blocks:  # no block crosses a tensor's end
+        assert not np.any((layout.offsets > start) & (layout.offsets < stop))
 
 
 # -- the table encoding (P1, E1's inputs) -----------------------------------
@@ -438,10 +464,10 @@ sys.stdout.write(model.predict(frame).tobytes().hex())
 
 
 def test_bits_do_not_depend_on_threads():
-    """Fits in fresh processes with 1 or 2 numba threads and 1 or 2 BLAS threads."""
+    """Fits in fresh processes with 1, 2 or 4 numba threads and 1 or 2 BLAS threads."""
     tests = os.path.dirname(os.path.abspath(__file__))
     outputs = set()
-    for numba_threads, blas_threads in [(1, 1), (2, 2), (2, 1)]:
+    for numba_threads, blas_threads in [(1, 1), (2, 2), (4, 1), (4, 2)]:
         env = dict(
             os.environ, NUMBA_NUM_THREADS=str(numba_threads), OPENBLAS_NUM_THREADS=str(blas_threads)
         )
@@ -455,3 +481,53 @@ def test_bits_do_not_depend_on_threads():
         assert result.returncode == 0, result.stderr[-2000:]
         outputs.add(result.stdout)
     assert len(outputs) == 1
+
+
+def test_a_failed_fit_leaves_the_fitted_model_as_it_was():
+    frame, y = mixed_frame(200)
+    model = TabularMLPClassifier(**FAST).fit(frame, y)
+    before = model.predict_proba(frame)
+    with pytest.raises(ValueError, match="infinity"):
+        model.fit(frame.assign(income=np.inf), y)
+    with pytest.raises(ValueError, match="only one class"):
+        model.fit(frame, np.full(len(y), "yes"))
+    assert list(model.classes_) == ["no", "yes"]
+    assert np.array_equal(model.predict_proba(frame), before)
+
+
+@pytest.mark.skipif(not CALLBACKS, reason="sklearn.callback needs scikit-learn >= 1.9")
+def test_callbacks_see_each_epoch_and_can_stop():
+    """scikit-learn's callbacks: a subtask per epoch with that epoch's model;
+    a callback returning True stops after that epoch."""
+    from sklearn.callback import ScoringMonitor
+
+    frame, y = mixed_frame(200)
+
+    class StopAfterThree:
+        def __init__(self):
+            self.fitted = []
+
+        def setup(self, estimator, context):
+            pass
+
+        def on_fit_task_begin(self, estimator, context):
+            pass
+
+        def on_fit_task_end(self, estimator, context, *, fitted_estimator):
+            if context.task_name == "epoch":
+                self.fitted.append(fitted_estimator)
+                return len(self.fitted) >= 3
+            return False
+
+        def teardown(self, estimator, context):
+            pass
+
+    stop = StopAfterThree()
+    model = TabularMLPClassifier(**dict(FAST, n_epochs=10)).set_callbacks(stop)
+    model.fit(frame, y)
+    assert model.n_iter_ == 3 and len(model.loss_curve_) == 3
+    first = stop.fitted[0].predict_proba(frame)
+    assert not np.array_equal(first, stop.fitted[2].predict_proba(frame))
+    monitored = TabularMLPClassifier(**FAST).set_callbacks(ScoringMonitor(scoring="accuracy"))
+    monitored.fit(frame, y)
+    assert monitored.n_iter_ == FAST["n_epochs"]

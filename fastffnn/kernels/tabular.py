@@ -16,6 +16,7 @@ import numpy as np
 
 from fastffnn._jit import serial
 from fastffnn.kernels.activations import MISH, SELU
+from fastffnn.kernels.elementary import fast_exp
 from fastffnn.registry import SELU_ALPHA, SELU_LAMBDA
 
 #: E2's sizes: 16 periodic features per column, mapped to 3 values, plus the value itself.
@@ -179,16 +180,24 @@ PARAMETRIC_CODES = (SELU, MISH)
 
 
 @serial
-def _activation_pair(z, e, code, one, scale, alpha):
-    """``(g(z), g'(z))`` of SELU (A7, with its ``scale`` and ``alpha`` in z's
-    dtype) or Mish (A11), given ``e = exp(min(z, cap))`` (``exp_cap``).
-    Mish: with ``n = e (e + 2)``, ``tanh(softplus(z)) = n / (n + 2)`` and
-    ``1 - tanh^2 = 4 (n + 1) / (n + 2)^2``, no cancellation for any z; beyond
-    the cap of 40, t is 1 and z (1 - t^2) below 1e-30, and n stays finite in
-    float32. Arithmetic only, so a loop of it vectorizes."""
-    if code == SELU:
-        return (scale * z, scale) if z > 0 else (scale * alpha * (e - one), scale * alpha * e)
+def _selu_pair(z, one, scale, alpha):
+    """``(g(z), g'(z))`` of SELU (A7; ``scale``, ``alpha`` in z's dtype), one
+    vectorizable exp (``fast_exp``)."""
+    e = fast_exp(min(z, one - one))
+    if z > 0:
+        return scale * z, scale
+    return scale * alpha * (e - one), scale * alpha * e
+
+
+@serial
+def _mish_pair(z, one, cap):
+    """``(g(z), g'(z))`` of Mish (A11) from one vectorizable exp: with
+    ``e = exp(z)`` and ``n = e (e + 2)``, ``tanh(softplus(z)) = n / (n + 2)``
+    and ``1 - tanh^2 = 4 (n + 1) / (n + 2)^2``, no cancellation for any z; z
+    is capped at ``cap`` = 40 inside the exp (t is 1 and z (1 - t^2) below
+    1e-30 beyond), so n stays finite in float32."""
     two = one + one
+    e = fast_exp(min(z, cap))
     n = e * (e + two)
     inverse = one / (n + two)
     t = n * inverse
@@ -197,30 +206,28 @@ def _activation_pair(z, e, code, one, scale, alpha):
 
 
 @serial
-def exp_cap(code):
-    """The cap of z inside A12's exp: 0 for SELU (exp only below 0), 40 for Mish."""
-    return 0.0 if code == SELU else 40.0
-
-
-@serial
 def parametric_forward(Z, mixing, code, A, slopes):
     """A12: ``A = Z + alpha (g(Z) - Z)``, one alpha per unit, g SELU or Mish
     by ``code``. Z, A, slopes: (n, m); mixing: (n,). For the backward pass Z
-    is overwritten with ``g(Z) - Z`` and ``slopes`` receives ``g'(Z)``.
-    The exps come first, in a loop of their own (libm calls), so that the
-    arithmetic's loop vectorizes."""
+    is overwritten with ``g(Z) - Z`` and ``slopes`` receives ``g'(Z)``. One
+    loop per activation, so that each vectorizes."""
     n, m = Z.shape
     one = Z.dtype.type(1)
-    scale, alpha = Z.dtype.type(SELU_LAMBDA), Z.dtype.type(SELU_ALPHA)
-    cap = Z.dtype.type(exp_cap(code))
-    for i in range(m):
-        for j in range(n):  # SELU: exp(0) = 1 known, no call for z >= 0
-            z = min(Z[j, i], cap)
-            slopes[j, i] = np.exp(z) if z < cap or code != SELU else one
+    if code == SELU:
+        scale, alpha = Z.dtype.type(SELU_LAMBDA), Z.dtype.type(SELU_ALPHA)
+        for i in range(m):
+            for j in range(n):
+                z = Z[j, i]
+                g, slope = _selu_pair(z, one, scale, alpha)
+                A[j, i] = z + mixing[j] * (g - z)
+                Z[j, i] = g - z
+                slopes[j, i] = slope
+        return
+    cap = Z.dtype.type(40)
     for i in range(m):
         for j in range(n):
             z = Z[j, i]
-            g, slope = _activation_pair(z, slopes[j, i], code, one, scale, alpha)
+            g, slope = _mish_pair(z, one, cap)
             A[j, i] = z + mixing[j] * (g - z)
             Z[j, i] = g - z
             slopes[j, i] = slope
@@ -302,32 +309,39 @@ def flat_cos(t):
 
 
 @serial
-def adam_factor_step(params, grads, moments, lr_factors, decay_factors, rate, decay, t, betas):
-    """W2 then Adam, in place, on the flat buffer: first the decoupled decay
-    ``p *= 1 - rate * decay * d_p``, then PyTorch's Adam with step size
-    ``rate * f_p``: ``m = b1 m + (1 - b1) g``, ``v = b2 v + (1 - b2) g^2``,
-    ``p -= rate f_p / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)``.
+def adam_factor_step(params, grads, moments, start, stop, factors, rate, decay, t, betas):
+    """W2 then Adam, in place, on parameters ``start:stop`` of the flat buffer,
+    one tensor's (or part of one): first the decoupled decay
+    ``p *= 1 - rate * decay * d``, then PyTorch's Adam with step size
+    ``rate * f``: ``m = b1 m + (1 - b1) g``, ``v = b2 v + (1 - b2) g^2``,
+    ``p -= rate f / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)``.
 
-    grads: (C, n) the chunks' gradients, added in chunk order;
-    params, lr_factors, decay_factors: (n,); moments: (2, n);
-    rate, decay: this step's scheduled learning rate and decay (float64);
-    t: the step count (from 1); betas: (beta_1, beta_2, epsilon) floats.
+    params: (n,); grads: (C, n) the chunks' gradients, added in chunk order
+    into ``grads[0]``;
+    moments: (2, n); factors: (f, d), the tensor's learning-rate and decay
+    factors; rate, decay: this step's scheduled learning rate and decay
+    (float64); t: the step count (from 1); betas: (beta_1, beta_2, epsilon).
     """
     beta_1, beta_2, epsilon = betas
     dtype = params.dtype.type
     b1, b2, eps = dtype(beta_1), dtype(beta_2), dtype(epsilon)
     one = dtype(1)
-    step = dtype(rate / (1.0 - beta_1**t))
+    step = dtype(rate * factors[0] / (1.0 - beta_1**t))
     root = dtype(1.0 / np.sqrt(1.0 - beta_2**t))
-    shrink = dtype(rate * decay)
-    first, second = moments[0], moments[1]
-    for p in range(params.size):
-        g = grads[0, p]
-        for c in range(1, grads.shape[0]):
-            g += grads[c, p]
-        value = params[p] * (one - shrink * decay_factors[p])
+    keep = one - dtype(rate * decay * factors[1])
+    # views from 0: indexing from a runtime start keeps numba's wraparound
+    # test in the loop, which then does not vectorize
+    values = params[start:stop]
+    first, second = moments[0, start:stop], moments[1, start:stop]
+    total = grads[0, start:stop]  # the chunks' sum, in chunk order, in place of the first's
+    for c in range(1, grads.shape[0]):
+        other = grads[c, start:stop]
+        for p in range(total.size):
+            total[p] += other[p]
+    for p in range(total.size):
+        g = total[p]
         m = b1 * first[p] + (one - b1) * g
         v = b2 * second[p] + (one - b2) * g * g
         first[p] = m
         second[p] = v
-        params[p] = value - step * lr_factors[p] * m / (np.sqrt(v) * root + eps)
+        values[p] = values[p] * keep - step * m / (np.sqrt(v) * root + eps)

@@ -26,8 +26,10 @@ Arguments travel as named bundles:
   (``fastffnn.threads``), and their gradients are added in chunk order.
 - ``TabularSchedule``: base learning rate, dropout rate and decay, the fit's
   total steps, Adam's (beta_1, beta_2, epsilon), the mask seed.
-- ``TabularOptimizer``: ``moments`` (2, n_params), ``lr_factors`` and
-  ``decay_factors`` (n_params,).
+- ``TabularOptimizer``: ``moments`` (2, n_params); ``blocks`` (B, 2) int64
+  the [start, stop) of each block of parameters, within one tensor, that one
+  thread steps; ``factors`` (B, 2) float64 its tensor's learning-rate and
+  decay factors (``fastffnn.registry.LAYER_KINDS``).
 
 Tensor order in ``params``: PBLD frequencies, phases, weights, biases;
 embedding tables; front scales; then per dense layer l = 1..L its weights
@@ -73,7 +75,7 @@ TabularChunks = namedtuple("TabularChunks", ["buffer", "slots", "codes", "grads"
 TabularSchedule = namedtuple(
     "TabularSchedule", ["learning_rate", "dropout", "decay", "total_steps", "betas", "seed"]
 )
-TabularOptimizer = namedtuple("TabularOptimizer", ["moments", "lr_factors", "decay_factors"])
+TabularOptimizer = namedtuple("TabularOptimizer", ["moments", "blocks", "factors"])
 
 #: Tensors before the dense layers, and per dense layer.
 FRONT_TENSORS, LAYER_TENSORS = 6, 3
@@ -313,7 +315,8 @@ def train_epoch(
     in ``order`` (the last incomplete batch is dropped, as RealMLP does),
     each a forward pass with D1, the seed (C2 with L1's targets, or the
     squared error), the backward pass (``chunked_gradients``) and W2 + Adam
-    at this step's S3 schedules. Steps are numbered from ``first_step``;
+    at this step's S3 schedules (``optimizer_step``, which leaves the batch's
+    gradient in ``chunks.grads[0]``). Steps are numbered from ``first_step``;
     returns the sum over batches of their weighted mean cost.
     """
     L = network.sizes.size - 1
@@ -335,18 +338,27 @@ def train_epoch(
             data, network, chunks, order, start, m, rates, key, weight_total, classification
         )
         total += loss / float(weight_total)
-        adam_factor_step(
+        optimizer_step(
             network.params,
             chunks.grads,
-            optimizer.moments,
-            optimizer.lr_factors,
-            optimizer.decay_factors,
+            optimizer,
             schedule.learning_rate * coslog4(t),
             schedule.decay * flat_cos(t),
             step + 1,
             schedule.betas,
         )
     return total
+
+
+@kernel
+def optimizer_step(params, grads, optimizer, rate, decay, t, betas):
+    """W2 and Adam (``adam_factor_step``) on every block of parameters, the
+    blocks in parallel (each parameter's update reads only its own entries)."""
+    blocks, factors, moments = optimizer.blocks, optimizer.factors, optimizer.moments
+    for k in prange(blocks.shape[0]):
+        adam_factor_step(
+            params, grads, moments, blocks[k, 0], blocks[k, 1], factors[k], rate, decay, t, betas
+        )
 
 
 @serial

@@ -26,6 +26,7 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
+from fastffnn.callbacks import CallbackSupportMixin, TrainingTasks, with_callbacks
 from fastffnn.kernels.activations import MISH, SELU
 from fastffnn.tabular import core
 from fastffnn.tabular.encoding import TableEncoder
@@ -52,7 +53,7 @@ def _n_rows(X):
     return X.shape[0] if hasattr(X, "shape") else len(X)
 
 
-class BaseTabularMLP(BaseEstimator):
+class BaseTabularMLP(CallbackSupportMixin, BaseEstimator):
     """Base of the tabular estimators; not for direct use."""
 
     _parameter_constraints: dict = {
@@ -108,16 +109,29 @@ class BaseTabularMLP(BaseEstimator):
         return tags
 
     # -- fitting -----------------------------------------------------------
+    @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
     @within_share
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
         """Train on ``(X, y)``; keep the epoch that scores best on ``X_val``
         (``y_val``), or on a random ``validation_fraction`` of X when none is given.
+        With scikit-learn's callbacks (``set_callbacks``) each epoch is a
+        subtask; a callback that asks to stop ends training after that epoch.
+        A fit that fails leaves the estimator as it was.
 
         X: a DataFrame (pandas or polars) or array, (n_samples, n_features);
         y: (n_samples,) (or (n_samples, n_targets) for the regressor);
         sample_weight: (n_samples,) or None.
         """
+        before = dict(self.__dict__)
+        try:
+            return self._fit(X, y, sample_weight, X_val, y_val, sample_weight_val)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    def _fit(self, X, y, sample_weight, X_val, y_val, sample_weight_val):
         dtype = np.dtype(self.dtype)
         if dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}.")
@@ -188,10 +202,7 @@ class BaseTabularMLP(BaseEstimator):
         batch_size = min(self.batch_size, n_train)
         chunk = -(-batch_size // core.TRAIN_CHUNKS)
         work = self._layout.chunks(max(chunk, core.PREDICT_BLOCK), dtype)
-        lr_factors, decay_factors = self._layout.factors(dtype)
-        optimizer = core.TabularOptimizer(
-            np.zeros((2, self._layout.n_params), dtype=dtype), lr_factors, decay_factors
-        )
+        optimizer = self._layout.optimizer(dtype)
         n_batches = n_train // batch_size
         learning_rate = (
             self._default_learning_rate if self.learning_rate is None else self.learning_rate
@@ -204,11 +215,53 @@ class BaseTabularMLP(BaseEstimator):
             ADAM_BETAS,
             np.int64(random_state.randint(2**31)),
         )
+        tasks = TrainingTasks.start(self, X, y, self.n_epochs)
+        try:
+            best = self._run_epochs(
+                data,
+                network,
+                work,
+                optimizer,
+                schedule,
+                batch_size,
+                random_state,
+                (val_data, X_val, y_val, sample_weight_val),
+                scorer,
+                tasks,
+            )
+        finally:
+            if tasks is not None:
+                tasks.close()
+        self.best_validation_score_ = -best if scorer is not None else best
+        return self
+
+    def _run_epochs(
+        self,
+        data,
+        network,
+        work,
+        optimizer,
+        schedule,
+        batch_size,
+        random_state,
+        validation,
+        scorer,
+        tasks,
+    ):
+        """Train epoch after epoch, scoring each on ``validation`` (encoded rows,
+        X_val, y_val, weights); leave the best epoch's parameters in place and
+        return its validation error."""
+        val_data, X_val, y_val, sample_weight_val = validation
+        params = network.params
+        n_train = len(data.Y)
+        n_batches = n_train // batch_size
         classification = isinstance(self, ClassifierMixin)
         best, best_params = np.inf, params.copy()
         self.loss_curve_, self.validation_scores_ = [], []
-        self.best_epoch_ = 0
+        self.best_epoch_ = self.n_iter_ = 0
         for epoch in range(self.n_epochs):
+            if tasks is not None:
+                tasks.begin()
             order = random_state.permutation(n_train).astype(np.int64)
             loss = core.train_epoch(
                 data,
@@ -221,14 +274,16 @@ class BaseTabularMLP(BaseEstimator):
                 np.int64(epoch * n_batches),
                 classification,
             )
-            self.loss_curve_.append(loss / max(n_batches, 1))
-            error = self._validation_error(val_data, y_val, sample_weight_val, work, scorer, X_val)
-            self.validation_scores_.append(-error if scorer is not None else error)
             if not np.isfinite(loss):
+                params[:] = best_params
                 raise ValueError(
                     f"Training diverged at epoch {epoch + 1} (loss {loss}); try a smaller "
                     f"learning_rate or float64."
                 )
+            self.loss_curve_.append(loss / max(n_batches, 1))
+            error = self._validation_error(val_data, y_val, sample_weight_val, work, scorer, X_val)
+            self.validation_scores_.append(-error if scorer is not None else error)
+            self.n_iter_ = epoch + 1
             if error <= best:  # ties go to the later epoch, as RealMLP's selection
                 best, self.best_epoch_ = error, epoch + 1
                 best_params[:] = params
@@ -237,10 +292,14 @@ class BaseTabularMLP(BaseEstimator):
                     f"epoch {epoch + 1}: loss {self.loss_curve_[-1]:.5f}, "
                     f"validation {self.validation_scores_[-1]:.5f}"
                 )
+            if tasks is not None and tasks.end():
+                break  # a callback asked to stop after this epoch
         params[:] = best_params
-        self.n_iter_ = self.n_epochs
-        self.best_validation_score_ = -best if scorer is not None else best
-        return self
+        return best
+
+    def _reconstruction_attributes(self):
+        """A copy of the parameters, from which callbacks rebuild this epoch's model."""
+        return {"_params": self._params.copy()}
 
     @staticmethod
     def _cast(array, dtype):

@@ -20,6 +20,8 @@ from fastffnn.kernels.tabular import (
 from fastffnn.registry import LAYER_KINDS
 from fastffnn.tabular import core
 
+#: Parameters one thread steps at a time (W2 + Adam).
+STEP_BLOCK = 16384
 #: E2's frequency scale (sigma) and N1's "he+5" draw count.
 PBLD_SIGMA = 0.1
 HE_PLUS_POINTS = 5
@@ -64,11 +66,20 @@ class TabularLayout:
         self.offsets = np.asarray(np.cumsum([0, *counts]), dtype=np.int64)
         self.n_params = int(self.offsets[-1])
 
-    def factors(self, dtype):
-        """``(lr_factors, decay_factors)``, one entry per parameter."""
-        lr = np.concatenate([np.full(c, g.lr_factor) for g, c in self.groups])
-        decay = np.concatenate([np.full(c, g.decay_factor) for g, c in self.groups])
-        return lr.astype(dtype), decay.astype(dtype)
+    def optimizer(self, dtype):
+        """A new ``core.TabularOptimizer``: zero moments, and the parameters
+        cut into blocks of at most ``STEP_BLOCK`` within one tensor, each with
+        its tensor's learning-rate and decay factors."""
+        blocks, factors = [], []
+        for (group, _), start, stop in zip(self.groups, self.offsets[:-1], self.offsets[1:]):
+            for first in range(int(start), int(stop), STEP_BLOCK):
+                blocks.append((first, min(first + STEP_BLOCK, int(stop))))
+                factors.append((group.lr_factor, group.decay_factor))
+        return core.TabularOptimizer(
+            np.zeros((2, self.n_params), dtype=dtype),
+            np.asarray(blocks, dtype=np.int64).reshape(-1, 2),
+            np.asarray(factors, dtype=np.float64).reshape(-1, 2),
+        )
 
     def network(self, params, code):
         return core.TabularNetwork(
