@@ -232,6 +232,13 @@ def build_tabular_mlp_float64(task, epochs):
     return build_tabular_mlp(task, epochs, dtype="float64")
 
 
+def build_tabular_mlp_members(task, epochs, members=8):
+    from fastffnn import TabularMLPClassifier, TabularMLPRegressor
+
+    cls = TabularMLPClassifier if task == CLF else TabularMLPRegressor
+    return cls(random_state=0, n_members=members, **_epochs(epochs))
+
+
 def build_hgb(task, epochs):
     cls = HistGradientBoostingClassifier if task == CLF else HistGradientBoostingRegressor
     return cls(random_state=0, categorical_features="from_dtype")
@@ -281,6 +288,8 @@ MODELS = {
         Model("TabularMLP", build_tabular_mlp),
         # the float32 default against float64 (run with --models TabularMLP TabularMLP-float64)
         Model("TabularMLP-float64", build_tabular_mlp_float64, default=False),
+        # BatchEnsemble members (BE1), TabM's mechanism on RealMLP's recipe
+        Model("TabularMLP-k8", build_tabular_mlp_members, default=False),
         Model("HistGradientBoosting", build_hgb, as_category),
         Model("LightGBM", build_lightgbm, as_category, requires="lightgbm"),
         Model("MLP", build_sklearn_mlp),

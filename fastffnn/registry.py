@@ -154,10 +154,15 @@ _LAYER_KINDS = [
     LayerKind("front_scale", "S2", (ParameterGroup("scales", "(n^[0],)", 6.0, 36.0),)),
     LayerKind("dense_ntk", "N1", (
         ParameterGroup("weights", "(n^[l], n^[l-1])", 1.0, 1.0),
-        ParameterGroup("biases", "(n^[l],)", 0.1, 0.0),
+        ParameterGroup("biases", "(k, n^[l])", 0.1, 0.0),
     )),
     LayerKind("parametric_activation", "A12",
               (ParameterGroup("mixing", "(n^[l],)", 0.1, 0.01),)),
+    # k > 1 members only; not decayed (r, s = 0 would cut a member's signal)
+    LayerKind("batch_ensemble", "BE1", (
+        ParameterGroup("input_scales", "(k, n^[l-1])", 1.0, 0.0),
+        ParameterGroup("output_scales", "(k, n^[l])", 1.0, 0.0),
+    )),
 ]  # fmt: skip
 #: name -> LayerKind, the tabular network's layer kinds.
 LAYER_KINDS = {k.name: k for k in _LAYER_KINDS}

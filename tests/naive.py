@@ -490,28 +490,34 @@ def flat_cos(t):
     return np.where(t < 0.5, 1.0, (1 + np.cos(2 * np.pi * (t - 0.5))) / 2)
 
 
-def tabular_forward(tensors, numeric, plain, codes, first_rows, g, masks=None):
+def tabular_forward(tensors, numeric, plain, codes, first_rows, g, members=1):
     """The tabular network's output Z^[L] (K, m) from its tensors (the
     estimator's layout order, ``fastffnn.tabular.core``) and the encoded rows
-    numeric (n_num, m), plain (n_plain, m), codes (n_emb, m); ``masks`` the
-    hidden layers' D1 factors (0 or 1 / (1 - p)), or None."""
+    numeric (n_num, m), plain (n_plain, m), codes (n_emb, m); with k > 1
+    members (BE1) the mean of the members' outputs."""
     freq, phase, V, c, tables, scales = tensors[:6]
     tables = tables.reshape(-1, 8)
     pieces = [pbld(numeric[j], freq[j], phase[j], V[j], c[j]) for j in range(numeric.shape[0])]
     pieces.append(plain)
     pieces += [embedding(codes[j], tables[first_rows[j] :]) for j in range(codes.shape[0])]
-    A = np.vstack(pieces) * scales[:, np.newaxis]
+    A0 = np.vstack(pieces) * scales[:, np.newaxis]
     dense = tensors[6:]
-    L = len(dense) // 3
-    for l in range(L):
-        W, b, alpha = dense[3 * l], dense[3 * l + 1], dense[3 * l + 2]
-        Z = ntk_linear(W, b, A)
-        if l == L - 1:
-            return Z
-        A = parametric(Z, alpha, g)
-        if masks is not None:
-            A = A * masks[l]
-    return A
+    L = len(dense) // 5
+    outputs = []
+    for i in range(members):
+        A = A0
+        for l in range(L):
+            W, b, alpha, r, s = dense[5 * l : 5 * l + 5]
+            if members > 1:  # BE1 with N1's scale
+                Z = (W @ (A * r[i][:, np.newaxis])) / np.sqrt(W.shape[1])
+                Z = Z * s[i][:, np.newaxis] + b[i][:, np.newaxis]
+            else:
+                Z = ntk_linear(W, b[0], A)
+            if l == L - 1:
+                outputs.append(Z)
+            else:
+                A = parametric(Z, alpha, g)
+    return np.mean(outputs, axis=0)
 
 
 def smoothed_softmax_cost(Z, Y, s):
@@ -523,3 +529,19 @@ def smoothed_softmax_cost(Z, Y, s):
 def mean_squared_cost(Z, Y, s):
     """The mean over outputs of the squared error, weighted by s (R2)."""
     return float(np.sum(s * ((Z - Y) ** 2).mean(axis=0)) / s.sum())
+
+
+def batch_ensemble(W, r, s, b, A_prev):
+    """BE1 for k members, member-major column blocks of A_prev (n_prev, k m):
+    Z_i = (W (A_i * r_i)) * s_i + b_i."""
+    k = r.shape[0]
+    blocks = np.split(A_prev, k, axis=1)
+    return np.hstack([
+        (W @ (A * r[i][:, np.newaxis])) * s[i][:, np.newaxis] + b[i][:, np.newaxis]
+        for i, A in enumerate(blocks)
+    ])  # fmt: skip
+
+
+def member_mean(Z, k):
+    """The mean of the k members' column blocks."""
+    return np.mean(np.split(Z, k, axis=1), axis=0)

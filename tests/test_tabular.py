@@ -28,9 +28,9 @@ ACTIVATIONS = {SELU: naive.selu, MISH: naive.mish}
 DERIVATIVES = {SELU: naive.selu_backward, MISH: naive.mish_backward}
 
 
-def small_problem(dtype, code=SELU, K=3, n=40, seed=0):
-    """A small network (2 numeric, 1 plain, 2 embedded columns; hidden 6, 5)
-    with random parameters, its data and layout."""
+def small_problem(dtype, code=SELU, K=3, n=40, seed=0, members=1):
+    """A small network (2 numeric, 1 plain, 2 embedded columns; hidden 6, 5;
+    ``members`` BE1 members) with random parameters, its data and layout."""
     rng = np.random.RandomState(seed)
     cardinalities = [10, 12]
     data = core.TabularData(
@@ -40,12 +40,14 @@ def small_problem(dtype, code=SELU, K=3, n=40, seed=0):
         np.ascontiguousarray(rng.dirichlet(np.ones(K), n), dtype=dtype),
         rng.uniform(0.5, 2.0, n).astype(dtype),
     )
-    layout = TabularLayout([2, 1, 2], cardinalities, [6, 5], K)
+    layout = TabularLayout([2, 1, 2], cardinalities, [6, 5], K, members)
     params = initialize(layout, data, code, rng, dtype)
     views = layout.views(params)
-    for l in range(2):  # mixing weights away from 1, front scales away from 1
-        mixing = views[core.FRONT_TENSORS + core.LAYER_TENSORS * l + 2]
-        mixing[:] = rng.uniform(0.2, 1.5, mixing.size)
+    for l in range(3):  # mixing weights, adapters, front scales away from 1
+        base = core.FRONT_TENSORS + core.LAYER_TENSORS * l
+        for tensor in views[base + 2 : base + 5]:
+            tensor[:] = rng.uniform(0.2, 1.5, tensor.size)
+        views[base + 1][:] += rng.uniform(-0.5, 0.5, views[base + 1].size).astype(dtype)
     views[5][:] = rng.uniform(0.5, 1.5, views[5].size)
     return layout, params, data
 
@@ -62,18 +64,29 @@ def reference_tensors(layout, params):
         views[4],
         views[5],
     ]
+    k = layout.members
     for l in range(1, len(layout.sizes)):
         base = core.FRONT_TENSORS + core.LAYER_TENSORS * (l - 1)
-        W = views[base].reshape(int(layout.sizes[l - 1]), int(layout.sizes[l])).T
-        shaped += [W, views[base + 1], views[base + 2]]
+        n_prev, n = int(layout.sizes[l - 1]), int(layout.sizes[l])
+        W = views[base].reshape(n_prev, n).T
+        adapters = k if k > 1 else 0
+        shaped += [
+            W,
+            views[base + 1].reshape(k, n),
+            views[base + 2],
+            views[base + 3].reshape(adapters, n_prev),
+            views[base + 4].reshape(adapters, n),
+        ]
     return shaped
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("code", [SELU, MISH])
-def test_forward_matches_numpy(dtype, code):
-    """E1, E2, S2, N1, A12 composed: the compiled output equals the reference's."""
-    layout, params, data = small_problem(dtype, code)
+@pytest.mark.parametrize("members", [1, 3])
+def test_forward_matches_numpy(dtype, code, members):
+    """E1, E2, S2, N1 (or BE1), A12 composed: the compiled output (the
+    members' mean) equals the reference's."""
+    layout, params, data = small_problem(dtype, code, members=members)
     out = np.empty((len(data.Y), 3), dtype=dtype)
     work = layout.chunks(core.PREDICT_BLOCK, dtype)
     core.predict_rows(data, layout.network(params, code), work, np.int64(3), False, out)
@@ -84,13 +97,17 @@ def test_forward_matches_numpy(dtype, code):
         data.codes.T,
         layout.first_rows,
         ACTIVATIONS[code],
+        members,
     )
     np.testing.assert_allclose(
         out.T, expected, rtol=TOLERANCE[dtype] * 50, atol=TOLERANCE[dtype] * 50
     )
-    probabilities = np.empty_like(out)
-    core.predict_rows(data, layout.network(params, code), work, np.int64(3), True, probabilities)
-    np.testing.assert_allclose(probabilities.T, naive.softmax(expected), rtol=1e-4, atol=1e-6)
+    if members == 1:  # the members' mean of probabilities: in the estimator test below
+        probabilities = np.empty_like(out)
+        core.predict_rows(
+            data, layout.network(params, code), work, np.int64(3), True, probabilities
+        )
+        np.testing.assert_allclose(probabilities.T, naive.softmax(expected), rtol=1e-4, atol=1e-6)
 
 
 def loss_and_gradient(layout, params, data, code, classification, dropout):
@@ -99,7 +116,10 @@ def loss_and_gradient(layout, params, data, code, classification, dropout):
     work = layout.chunks(len(data.Y), params.dtype)
     optimizer = layout.optimizer(params.dtype)
     schedule = core.TabularSchedule(0.0, dropout, 0.0, 1000.0, (0.9, 0.95, 1e-8), np.int64(7))
-    order = np.arange(len(data.Y), dtype=np.int64)
+    rng = np.random.RandomState(5)
+    order = np.stack(
+        [np.arange(len(data.Y))] + [rng.permutation(len(data.Y)) for _ in range(layout.members - 1)]
+    )
     before = params.copy()
     loss = core.train_epoch(
         data,
@@ -108,7 +128,7 @@ def loss_and_gradient(layout, params, data, code, classification, dropout):
         optimizer,
         schedule,
         order,
-        np.int64(len(order)),
+        np.int64(order.shape[1]),
         np.int64(3),
         classification,
     )
@@ -118,10 +138,11 @@ def loss_and_gradient(layout, params, data, code, classification, dropout):
 
 @pytest.mark.parametrize("code,classification", [(SELU, True), (MISH, False)])
 @pytest.mark.parametrize("dropout", [0.0, 0.3])
-def test_gradient_matches_finite_differences(code, classification, dropout):
-    """Every parameter's gradient (E1, E2, S2, N1, A12, the seeds, D1's masks)
-    against central differences of the cost, float64."""
-    layout, params, data = small_problem(np.float64, code)
+@pytest.mark.parametrize("members", [1, 3])
+def test_gradient_matches_finite_differences(code, classification, dropout, members):
+    """Every parameter's gradient (E1, E2, S2, N1 or BE1, A12, the seeds, D1's
+    masks) against central differences of the cost, float64."""
+    layout, params, data = small_problem(np.float64, code, members=members)
     if not classification:
         data = data._replace(Y=np.ascontiguousarray(data.Y * 3 - 1))
     loss, grads = loss_and_gradient(layout, params, data, code, classification, dropout)
@@ -531,3 +552,22 @@ def test_callbacks_see_each_epoch_and_can_stop():
     monitored = TabularMLPClassifier(**FAST).set_callbacks(ScoringMonitor(scoring="accuracy"))
     monitored.fit(frame, y)
     assert monitored.n_iter_ == FAST["n_epochs"]
+
+
+def test_members_train_an_ensemble():
+    """n_members=4 (BE1): the members' adapters are trained and differ, the
+    ensemble predicts probabilities and learns the table."""
+    frame, y = mixed_frame(600)
+    model = TabularMLPClassifier(n_members=4, n_epochs=20, random_state=0)
+    model.fit(frame[:450], y[:450])
+    assert model.score(frame[450:], y[450:]) > 0.75
+    proba = model.predict_proba(frame[450:])
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
+    views = model._layout.views(model._params)
+    r = views[core.FRONT_TENSORS + 3].reshape(4, -1)
+    assert not np.allclose(r[0], r[1])  # the first layer's input scales: one row a member
+    b = views[core.FRONT_TENSORS + 1].reshape(4, -1)
+    assert not np.allclose(b[0], b[1])
+    regressor = TabularMLPRegressor(n_members=3, n_epochs=40, random_state=0)
+    target = np.nan_to_num(frame["age"].to_numpy()) + (y == "yes")
+    assert regressor.fit(frame, target).score(frame, target) > 0.5

@@ -13,7 +13,6 @@ once for each kind it meets. Every other layer is dense, as are Y and s.
 """
 
 import numpy as np
-import scipy.sparse
 from numba import types
 from numba.extending import overload
 
@@ -219,29 +218,15 @@ def _input_layer_gradient(dZ, A0, dW, db):
     return lambda dZ, A0, dW, db: linear_backward_params(dZ, A0, dW, db)
 
 
-def compiled_input(X, dtype):
-    """X as the compiled code takes it: a dense array as is (C-ordered, ``dtype``,
-    validated before), a scipy CSR matrix or array as the tuple described above
-    (data in ``dtype``, indices int64; copies only what needs converting)."""
-    if not scipy.sparse.issparse(X):
-        return X
-    X = X.tocsr()
-    return (
-        np.ascontiguousarray(X.data, dtype=dtype),
-        np.ascontiguousarray(X.indices, dtype=np.int64),
-        np.ascontiguousarray(X.indptr, dtype=np.int64),
-        np.arange(X.shape[0], dtype=np.int64),
-    )
-
-
 def row_buffer(X, n_rows):
-    """The buffer ``gathered_rows`` fills for batches of up to ``n_rows`` examples of
-    X (as ``compiled_input`` gives it): rows of floats, or row ids of a sparse X."""
+    """The buffer ``gathered_rows`` fills for batches of up to ``n_rows`` examples
+    of X (as ``fastffnn.boundary.compiled_input`` gives it): rows of floats, or
+    row ids of a sparse X."""
     if isinstance(X, tuple):
         return np.empty(n_rows, dtype=np.int64)
     return np.empty((n_rows, X.shape[1]), dtype=X.dtype)
 
 
 def count_rows(X):
-    """Examples in X as ``compiled_input`` gives it."""
+    """Examples in X as ``fastffnn.boundary.compiled_input`` gives it."""
     return X[3].size if isinstance(X, tuple) else X.shape[0]

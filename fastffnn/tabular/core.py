@@ -15,6 +15,7 @@ Arguments travel as named bundles:
   (L + 1,) int64 ``n^[0]..n^[L]``, ``widths`` (n_num, n_plain, n_emb) int64,
   ``first_rows`` (n_emb,) int64 each embedding table's first row, ``code``
   the hidden activation's registry code (SELU or Mish).
+  ``members`` k, BatchEnsemble members (BE1; 1: none).
 - ``TabularData``: ``numeric`` (n, n_num), ``plain`` (n, n_plain), ``codes``
   (n, n_emb) int64, ``Y`` (n, K) targets, ``s`` (n,) sample weights; C order.
 - ``TabularWork``: ``buffer`` one flat float buffer and ``slots`` int64 where
@@ -44,6 +45,7 @@ from numba import prange
 
 from fastffnn._jit import kernel, serial
 from fastffnn.kernels.dropout import apply_dropout, layer_key, scale_entries, step_key
+from fastffnn.kernels.ensemble import ensemble_backward, ensemble_forward, member_mean
 from fastffnn.kernels.tabular import (
     EMBEDDING_SIZE,
     PBLD_FREQUENCIES,
@@ -67,7 +69,7 @@ from fastffnn.kernels.tabular import (
 )
 
 TabularNetwork = namedtuple(
-    "TabularNetwork", ["params", "offsets", "sizes", "widths", "first_rows", "code"]
+    "TabularNetwork", ["params", "offsets", "sizes", "widths", "first_rows", "code", "members"]
 )
 TabularData = namedtuple("TabularData", ["numeric", "plain", "codes", "Y", "s"])
 TabularWork = namedtuple("TabularWork", ["buffer", "slots", "codes", "grads"])
@@ -77,12 +79,13 @@ TabularSchedule = namedtuple(
 )
 TabularOptimizer = namedtuple("TabularOptimizer", ["moments", "blocks", "factors"])
 
-#: Tensors before the dense layers, and per dense layer.
-FRONT_TENSORS, LAYER_TENSORS = 6, 3
+#: Tensors before the dense layers, and per dense layer (W, b, A12's mixing,
+#: BE1's r and s).
+FRONT_TENSORS, LAYER_TENSORS = 6, 5
 #: Workspace slots before the per-layer ones, and per layer: Z (then A12's
-#: g(Z) - Z), A, D1's mask, A12's slopes.
+#: g(Z) - Z), A, D1's mask, A12's slopes, BE1's T and G (empty for one member).
 NUMERIC, PLAIN, TARGETS, INPUTS, SCALED, COSINES, SCRATCH_A, SCRATCH_B, FIRST_LAYER = range(9)
-LAYER_SLOTS = 4
+LAYER_SLOTS = 6
 #: Rows per block of prediction.
 PREDICT_BLOCK = 512
 #: Chunks a mini-batch is cut into (fixed: results do not depend on threads).
@@ -104,12 +107,21 @@ def slot(work, index, rows, m):
 
 @serial
 def dense_parameters(buffer, network, layer):
-    """``(W, b, mixing)`` of dense layer ``layer`` (1..L) in ``buffer``
-    (the parameters or their gradient): W (n^[l], n^[l-1]) Fortran-ordered."""
+    """``(W, b, mixing, r, s)`` of dense layer ``layer`` (1..L) in ``buffer``
+    (the parameters or their gradient): W (n^[l], n^[l-1]) Fortran-ordered;
+    b (k, n^[l]) each member's biases; mixing (n^[l],) A12's (empty for the
+    output layer); BE1's r (k, n^[l-1]) and s (k, n^[l]), with 0 rows for
+    one member (a plain N1 layer)."""
     sizes, offsets = network.sizes, network.offsets
+    n_prev, n = sizes[layer - 1], sizes[layer]
+    k = network.members
+    adapters = k if k > 1 else 0
     base = FRONT_TENSORS + LAYER_TENSORS * (layer - 1)
-    W = tensor(buffer, offsets, base).reshape((sizes[layer - 1], sizes[layer])).T
-    return W, tensor(buffer, offsets, base + 1), tensor(buffer, offsets, base + 2)
+    W = tensor(buffer, offsets, base).reshape((n_prev, n)).T
+    b = tensor(buffer, offsets, base + 1).reshape((k, n))
+    r = tensor(buffer, offsets, base + 3).reshape((adapters, n_prev))
+    s = tensor(buffer, offsets, base + 4).reshape((adapters, n))
+    return W, b, tensor(buffer, offsets, base + 2), r, s
 
 
 @serial
@@ -128,12 +140,13 @@ def front_parameters(buffer, network):
 
 @serial
 def forward(numeric, plain, codes, network, work, m, rates, ids, key, stop):
-    """The forward pass over m examples up to dense layer ``stop``'s Z (the
+    """The forward pass over m columns up to dense layer ``stop``'s Z (the
     output's when ``stop`` is L); returns that Z (n^[stop], m).
 
-    numeric (n_num, m), plain (n_plain, m), codes (n_emb, m): the examples'
-    inputs; ``rates`` (L - 1,) the hidden layers' dropout rates (empty: none,
-    as in prediction), ``ids`` their training rows and ``key`` the step's key (D1).
+    numeric (n_num, m), plain (n_plain, m), codes (n_emb, m): the columns'
+    inputs, with k > 1 members k blocks of m / k examples, member-major
+    (BE1); ``rates`` (L - 1,) the hidden layers' dropout rates (empty: none,
+    as in prediction), ``ids`` the columns' mask ids and ``key`` the step's key (D1).
     """
     sizes, params = network.sizes, network.params
     n_num, n_plain = network.widths[0], network.widths[1]
@@ -157,9 +170,14 @@ def forward(numeric, plain, codes, network, work, m, rates, ids, key, stop):
     front_scale_forward(A0, scales, A_prev)
     L = sizes.size - 1
     for l in range(1, stop + 1):
-        W, b, mixing = dense_parameters(params, network, l)
+        W, b, mixing, r, s = dense_parameters(params, network, l)
         Z = slot(work, FIRST_LAYER + LAYER_SLOTS * (l - 1), sizes[l], m)
-        ntk_forward(W, b, A_prev, Z)
+        if network.members > 1:
+            T = slot(work, FIRST_LAYER + LAYER_SLOTS * (l - 1) + 4, sizes[l - 1], m)
+            G = slot(work, FIRST_LAYER + LAYER_SLOTS * (l - 1) + 5, sizes[l], m)
+            ensemble_forward(W, r, s, b, A_prev, T, G, Z, 1.0 / np.sqrt(sizes[l - 1]))
+        else:
+            ntk_forward(W, b[0], A_prev, Z)
         if l == stop:
             return Z
         A = slot(work, FIRST_LAYER + LAYER_SLOTS * (l - 1) + 1, sizes[l], m)
@@ -181,22 +199,29 @@ def backward(numeric, codes, network, work, m, rates, dZ_out):
     L = sizes.size - 1
     dZ = dZ_out
     for l in range(L, 0, -1):
-        W, _, _ = dense_parameters(params, network, l)
-        dW, db, _ = dense_parameters(grads, network, l)
+        W, _, _, r, s = dense_parameters(params, network, l)
+        dW, db, _, dr, ds = dense_parameters(grads, network, l)
         if l > 1:
             A_prev = slot(work, FIRST_LAYER + LAYER_SLOTS * (l - 2) + 1, sizes[l - 1], m)
         else:
             A_prev = slot(work, SCALED, sizes[0], m)
         scratch = SCRATCH_B if (L - l) % 2 == 0 else SCRATCH_A
         dA_prev = slot(work, scratch, sizes[l - 1], m)
-        ntk_backward(dZ, A_prev, W, dW, db, dA_prev)
+        if network.members > 1:
+            T = slot(work, FIRST_LAYER + LAYER_SLOTS * (l - 1) + 4, sizes[l - 1], m)
+            G = slot(work, FIRST_LAYER + LAYER_SLOTS * (l - 1) + 5, sizes[l], m)
+            ensemble_backward(
+                dZ, A_prev, T, G, W, r, s, 1.0 / np.sqrt(sizes[l - 1]), dW, dr, ds, db, dA_prev
+            )
+        else:
+            ntk_backward(dZ, A_prev, W, dW, db[0], dA_prev)
         if l > 1:
             if rates.size > 0 and rates[l - 2] > 0:
                 scale_entries(
                     dA_prev, slot(work, FIRST_LAYER + LAYER_SLOTS * (l - 2) + 2, sizes[l - 1], m)
                 )
-            _, _, mixing = dense_parameters(params, network, l - 1)
-            _, _, d_mixing = dense_parameters(grads, network, l - 1)
+            mixing = dense_parameters(params, network, l - 1)[2]
+            d_mixing = dense_parameters(grads, network, l - 1)[2]
             gaps = slot(work, FIRST_LAYER + LAYER_SLOTS * (l - 2), sizes[l - 1], m)
             slopes = slot(work, FIRST_LAYER + LAYER_SLOTS * (l - 2) + 3, sizes[l - 1], m)
             parametric_backward(gaps, slopes, mixing, dA_prev, dA_prev, d_mixing)
@@ -223,23 +248,31 @@ def backward(numeric, codes, network, work, m, rates, dZ_out):
 
 @serial
 def _gather(data, work, order, start, m):
-    """The examples ``order[start:start + m]`` into the workspace's input slots."""
+    """Member i's examples ``order[i, start:start + m]`` into columns
+    ``i m .. (i + 1) m - 1`` of the workspace's input slots (k = order.shape[0]);
+    returns them and each column's D1 id (``row k + i``)."""
     n_num, n_plain = data.numeric.shape[1], data.plain.shape[1]
-    numeric = slot(work, NUMERIC, n_num, m)
-    plain = slot(work, PLAIN, n_plain, m)
-    Y = slot(work, TARGETS, data.Y.shape[1], m)
-    codes = work.codes[:m]
-    for i in range(m):
-        row = order[start + i]
-        for j in range(n_num):
-            numeric[j, i] = data.numeric[row, j]
-        for j in range(n_plain):
-            plain[j, i] = data.plain[row, j]
-        for j in range(codes.shape[1]):
-            codes[i, j] = data.codes[row, j]
-        for j in range(Y.shape[0]):
-            Y[j, i] = data.Y[row, j]
-    return numeric, plain, codes.T, Y
+    k = order.shape[0]
+    columns = k * m
+    numeric = slot(work, NUMERIC, n_num, columns)
+    plain = slot(work, PLAIN, n_plain, columns)
+    Y = slot(work, TARGETS, data.Y.shape[1], columns)
+    codes = work.codes[:columns]
+    ids = np.empty(columns, dtype=np.int64)
+    for i in range(k):
+        for t in range(m):
+            row = order[i, start + t]
+            c = i * m + t
+            ids[c] = row * k + i
+            for j in range(n_num):
+                numeric[j, c] = data.numeric[row, j]
+            for j in range(n_plain):
+                plain[j, c] = data.plain[row, j]
+            for j in range(codes.shape[1]):
+                codes[c, j] = data.codes[row, j]
+            for j in range(Y.shape[0]):
+                Y[j, c] = data.Y[row, j]
+    return numeric, plain, codes.T, Y, ids
 
 
 @serial
@@ -250,35 +283,48 @@ def chunk_work(chunks, c):
 
 @serial
 def chunk_gradient(
-    data, network, chunks, c, order, start, m, rates, key, weight_total, classification
+    data, network, chunks, c, order, start, m, rates, key, weight_totals, classification
 ):
-    """Forward with D1, the seed and backward over the examples
-    ``order[start:start + m]`` on chunk c's workspace; its gradient (a share
-    of the batch's, whose weights sum to ``weight_total``) into
-    ``chunks.grads[c]``; returns the examples' weighted cost. m may be 0."""
+    """Forward with D1, the seed and backward over each member's examples
+    ``order[i, start:start + m]`` on chunk c's workspace; its gradient (a share
+    of the batch's) into ``chunks.grads[c]``; returns the examples' weighted
+    cost. One member: weights ``s`` over the batch's ``weight_totals[0]``;
+    k members: ``s / (k weight_totals[i])``, so that the cost is the mean of
+    the members' (BE1). m may be 0."""
     work = chunk_work(chunks, c)
     if m == 0:
         for p in range(work.grads.size):
             work.grads[p] = 0
         return 0.0
     L = network.sizes.size - 1
-    numeric, plain, codes, Y = _gather(data, work, order, start, m)
-    s = data.s[order[start : start + m]]
-    Z = forward(numeric, plain, codes, network, work, m, rates, order[start : start + m], key, L)
-    dZ = slot(work, SCRATCH_A, network.sizes[L], m)
+    k = order.shape[0]
+    numeric, plain, codes, Y, ids = _gather(data, work, order, start, m)
+    s = np.empty(k * m, dtype=data.s.dtype)
+    if k == 1:
+        weight_total = weight_totals[0]
+        for t in range(m):
+            s[t] = data.s[order[0, start + t]]
+    else:
+        weight_total = data.s.dtype.type(1)
+        for i in range(k):
+            share = data.s.dtype.type(k) * weight_totals[i]
+            for t in range(m):
+                s[i * m + t] = data.s[order[i, start + t]] / share
+    Z = forward(numeric, plain, codes, network, work, k * m, rates, ids, key, L)
+    dZ = slot(work, SCRATCH_A, network.sizes[L], k * m)
     if classification:
         loss = softmax_seed(Z, Y, s, weight_total, dZ)
     else:
         loss = squared_seed(Z, Y, s, weight_total, dZ)
-    backward(numeric, codes, network, work, m, rates, dZ)
+    backward(numeric, codes, network, work, k * m, rates, dZ)
     return loss
 
 
 @kernel
 def chunked_gradients(
-    data, network, chunks, order, start, m, rates, key, weight_total, classification
+    data, network, chunks, order, start, m, rates, key, weight_totals, classification
 ):
-    """``chunk_gradient`` of a batch's examples ``order[start:start + m]`` cut into
+    """``chunk_gradient`` of a batch's m examples per member cut into
     C = ``chunks.grads.shape[0]`` fixed chunks, one thread each (BLAS on one
     thread); returns the batch's weighted cost, added in chunk order. The cut
     depends only on m and C, never on the threads."""
@@ -298,7 +344,7 @@ def chunked_gradients(
             last - first,
             rates,
             key,
-            weight_total,
+            weight_totals,
             classification,
         )
     total = 0.0
@@ -311,17 +357,20 @@ def chunked_gradients(
 def train_epoch(
     data, network, chunks, optimizer, schedule, order, batch_size, first_step, classification
 ):
-    """One epoch: ``len(order) // batch_size`` mini-batches of the examples
-    in ``order`` (the last incomplete batch is dropped, as RealMLP does),
-    each a forward pass with D1, the seed (C2 with L1's targets, or the
-    squared error), the backward pass (``chunked_gradients``) and W2 + Adam
+    """One epoch: ``order.shape[1] // batch_size`` mini-batches, member i's
+    taken from its own permutation ``order[i]`` (k = order.shape[0]; the last
+    incomplete batch is dropped, as RealMLP does), each a forward pass with
+    D1, the seed (C2 with L1's targets, or the squared error; the mean of the
+    members' costs), the backward pass (``chunked_gradients``) and W2 + Adam
     at this step's S3 schedules (``optimizer_step``, which leaves the batch's
     gradient in ``chunks.grads[0]``). Steps are numbered from ``first_step``;
     returns the sum over batches of their weighted mean cost.
     """
     L = network.sizes.size - 1
-    n_batches = order.size // batch_size
+    k = order.shape[0]
+    n_batches = order.shape[1] // batch_size
     rates = np.empty(L - 1, dtype=np.float64)
+    weight_totals = np.empty(k, dtype=data.s.dtype)
     total = 0.0
     m = batch_size
     for batch in range(n_batches):
@@ -330,14 +379,16 @@ def train_epoch(
         t = step / schedule.total_steps
         for l in range(L - 1):
             rates[l] = schedule.dropout * flat_cos(t)
-        weight_total = data.s.dtype.type(0)
-        for i in range(m):
-            weight_total += data.s[order[start + i]]
+        for i in range(k):
+            weight_total = data.s.dtype.type(0)
+            for j in range(m):
+                weight_total += data.s[order[i, start + j]]
+            weight_totals[i] = weight_total
         key = step_key(schedule.seed, step)
         loss = chunked_gradients(
-            data, network, chunks, order, start, m, rates, key, weight_total, classification
+            data, network, chunks, order, start, m, rates, key, weight_totals, classification
         )
-        total += loss / float(weight_total)
+        total += loss / float(weight_totals[0]) if k == 1 else loss
         optimizer_step(
             network.params,
             chunks.grads,
@@ -362,44 +413,65 @@ def optimizer_step(params, grads, optimizer, rate, decay, t, betas):
 
 
 @serial
+def _softmax_columns(Z):
+    """Each column of Z (K, m) replaced by its softmax."""
+    for i in range(Z.shape[1]):
+        top = Z[0, i]
+        for k in range(1, Z.shape[0]):
+            top = max(top, Z[k, i])
+        norm = Z.dtype.type(0)
+        for k in range(Z.shape[0]):
+            norm += np.exp(Z[k, i] - top)
+        for k in range(Z.shape[0]):
+            Z[k, i] = np.exp(Z[k, i] - top) / norm
+
+
+@serial
 def _predict_block(data, network, work, start, stop_row, stop, softmax, out):
-    """``predict_rows`` for rows ``start:stop_row``, read in place."""
+    """``predict_rows`` for rows ``start:stop_row``: read in place for one
+    member, gathered once per member for k (every member sees every row)."""
     m = stop_row - start
+    k = network.members
     no_rates = np.empty(0, dtype=np.float64)
-    ids = np.empty(0, dtype=np.int64)
-    Z = forward(
-        data.numeric[start:stop_row].T,
-        data.plain[start:stop_row].T,
-        data.codes[start:stop_row].T,
-        network,
-        work,
-        m,
-        no_rates,
-        ids,
-        step_key(0, 0),
-        stop,
-    )
-    for i in range(m):
-        if softmax:
-            top = Z[0, i]
-            for k in range(1, Z.shape[0]):
-                top = max(top, Z[k, i])
-            norm = Z.dtype.type(0)
-            for k in range(Z.shape[0]):
-                norm += np.exp(Z[k, i] - top)
-            for k in range(Z.shape[0]):
-                out[start + i, k] = np.exp(Z[k, i] - top) / norm
-        else:
-            for k in range(Z.shape[0]):
-                out[start + i, k] = Z[k, i]
+    key = step_key(0, 0)
+    if k == 1:
+        ids = np.empty(0, dtype=np.int64)
+        Z = forward(
+            data.numeric[start:stop_row].T,
+            data.plain[start:stop_row].T,
+            data.codes[start:stop_row].T,
+            network,
+            work,
+            m,
+            no_rates,
+            ids,
+            key,
+            stop,
+        )
+    else:
+        order = np.empty((k, stop_row), dtype=np.int64)
+        for i in range(k):
+            for t in range(start, stop_row):
+                order[i, t] = t
+        numeric, plain, codes, _, ids = _gather(data, work, order, start, m)
+        Z = forward(numeric, plain, codes, network, work, k * m, no_rates, ids, key, stop)
+    if softmax:
+        _softmax_columns(Z)
+    if k == 1:
+        for i in range(m):
+            for j in range(Z.shape[0]):
+                out[start + i, j] = Z[j, i]
+    else:
+        member_mean(Z, k, out[start:stop_row].T)
 
 
 @kernel
 def predict_rows(data, network, chunks, stop, softmax, out):
     """Dense layer ``stop``'s Z for every row of ``data`` into ``out`` (n,
     n^[stop]), in blocks of PREDICT_BLOCK rows; with ``softmax`` each row
-    becomes its softmax (class probabilities). Chunk c's workspace takes
-    blocks c, c + C, ... (C = the chunks), the C lanes in parallel."""
+    becomes its softmax (class probabilities); with k members, the mean of
+    the members' (BE1). Chunk c's workspace takes blocks c, c + C, ... (C =
+    the chunks), the C lanes in parallel."""
     n = data.numeric.shape[0]
     n_chunks = chunks.grads.shape[0]
     n_blocks = (n + PREDICT_BLOCK - 1) // PREDICT_BLOCK

@@ -64,6 +64,7 @@ class BaseTabularMLP(CallbackSupportMixin, BaseEstimator):
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
         "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "n_members": [Interval(numbers.Integral, 1, None, closed="left")],
         "categorical_features": ["array-like", StrOptions({"from_dtype"}), None],
         "scoring": [str, callable, None],
         "dtype": [type, str],
@@ -81,6 +82,7 @@ class BaseTabularMLP(CallbackSupportMixin, BaseEstimator):
         dropout,
         weight_decay,
         validation_fraction,
+        n_members,
         categorical_features,
         scoring,
         dtype,
@@ -94,6 +96,7 @@ class BaseTabularMLP(CallbackSupportMixin, BaseEstimator):
         self.dropout = dropout
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction
+        self.n_members = n_members
         self.categorical_features = categorical_features
         self.scoring = scoring
         self.dtype = dtype
@@ -192,7 +195,7 @@ class BaseTabularMLP(CallbackSupportMixin, BaseEstimator):
 
         widths = [a.shape[1] for a in encoded]
         self._layout = TabularLayout(
-            widths, self._encoder.embedding_cardinalities, hidden, Y.shape[1]
+            widths, self._encoder.embedding_cardinalities, hidden, Y.shape[1], self.n_members
         )
         code = self._activation_code
         params = initialize(self._layout, data, code, random_state, dtype)
@@ -262,7 +265,8 @@ class BaseTabularMLP(CallbackSupportMixin, BaseEstimator):
         for epoch in range(self.n_epochs):
             if tasks is not None:
                 tasks.begin()
-            order = random_state.permutation(n_train).astype(np.int64)
+            order = np.stack([random_state.permutation(n_train) for _ in range(self.n_members)])
+            order = order.astype(np.int64)
             loss = core.train_epoch(
                 data,
                 network,
@@ -329,7 +333,9 @@ class BaseTabularMLP(CallbackSupportMixin, BaseEstimator):
     def _validation_error(self, data, y_val, weights, work, scorer, X_val):
         if scorer is not None:
             return -float(scorer(self, X_val, y_val, sample_weight=weights))
-        return self._default_error(self._outputs(data, work, softmax=False), y_val, weights)
+        # one member: argmax of the logits; k: of the mean of the members' probabilities
+        probabilities = isinstance(self, ClassifierMixin) and self.n_members > 1
+        return self._default_error(self._outputs(data, work, softmax=probabilities), y_val, weights)
 
     def _check_fitted_rows(self, X):
         check_is_fitted(self, "_params")
@@ -358,6 +364,12 @@ class TabularMLPClassifier(ClassifierMixin, BaseTabularMLP):
         L1's epsilon.
     validation_fraction : float, default=0.2
         The share of X held out (at random) to choose the epoch, unless ``X_val`` is given.
+    n_members : int, default=1
+        BatchEnsemble members (BE1, TabM's parameter-efficient ensemble): k
+        members share every weight matrix, each with its own input and output
+        scales and biases, each trained on its own order of the rows; the
+        prediction is the mean of the members' (probabilities). The rest of the
+        recipe stays RealMLP-TD's. An epoch costs about k times one member's.
     categorical_features : "from_dtype", array-like or None, default="from_dtype"
         As HistGradientBoosting's: "from_dtype" takes category, string, object and
         bool columns; indices, names or a boolean mask name them; None: none.
@@ -404,6 +416,7 @@ class TabularMLPClassifier(ClassifierMixin, BaseTabularMLP):
         weight_decay=0.02,
         label_smoothing=0.1,
         validation_fraction=0.2,
+        n_members=1,
         categorical_features="from_dtype",
         class_weight=None,
         scoring=None,
@@ -419,6 +432,7 @@ class TabularMLPClassifier(ClassifierMixin, BaseTabularMLP):
             dropout=dropout,
             weight_decay=weight_decay,
             validation_fraction=validation_fraction,
+            n_members=n_members,
             categorical_features=categorical_features,
             scoring=scoring,
             dtype=dtype,
@@ -505,6 +519,7 @@ class TabularMLPRegressor(RegressorMixin, BaseTabularMLP):
         dropout=0.15,
         weight_decay=0.02,
         validation_fraction=0.2,
+        n_members=1,
         categorical_features="from_dtype",
         scoring=None,
         dtype=np.float32,
@@ -519,6 +534,7 @@ class TabularMLPRegressor(RegressorMixin, BaseTabularMLP):
             dropout=dropout,
             weight_decay=weight_decay,
             validation_fraction=validation_fraction,
+            n_members=n_members,
             categorical_features=categorical_features,
             scoring=scoring,
             dtype=dtype,

@@ -32,20 +32,23 @@ class TabularLayout:
 
     ``widths``: (n_num, n_plain, n_emb) of the encoded table;
     ``cardinalities``: categories of each embedded column; ``hidden``:
-    hidden layer sizes; ``n_outputs``: K.
+    hidden layer sizes; ``n_outputs``: K; ``members``: k BatchEnsemble
+    members (BE1; 1, the default, is a plain network).
     """
 
-    def __init__(self, widths, cardinalities, hidden, n_outputs):
+    def __init__(self, widths, cardinalities, hidden, n_outputs, members=1):
+        self.members = k = int(members)
         n_num, n_plain, n_emb = widths
         self.widths = np.asarray(widths, dtype=np.int64)
         table_rows = [c + 1 for c in cardinalities]
         self.first_rows = np.asarray(np.cumsum([0, *table_rows])[:-1], dtype=np.int64)
         n_inputs = PBLD_WIDTH * n_num + n_plain + EMBEDDING_SIZE * n_emb
         self.sizes = np.asarray([n_inputs, *hidden, n_outputs], dtype=np.int64)
-        pbld, embedding, front, dense, act = (
-            LAYER_KINDS[k].groups
-            for k in ("pbld", "embedding", "front_scale", "dense_ntk", "parametric_activation")
-        )
+        pbld, embedding, front, dense, act, adapters = (
+            LAYER_KINDS[kind].groups
+            for kind in ("pbld", "embedding", "front_scale", "dense_ntk",
+                         "parametric_activation", "batch_ensemble")
+        )  # fmt: skip
         self.groups = [
             (pbld[0], n_num * PBLD_FREQUENCIES),
             (pbld[1], n_num * PBLD_FREQUENCIES),
@@ -57,10 +60,13 @@ class TabularLayout:
         L = len(self.sizes) - 1
         for l in range(1, L + 1):
             fan_in, fan_out = int(self.sizes[l - 1]), int(self.sizes[l])
+            adapted = k if k > 1 else 0
             self.groups += [
                 (dense[0], fan_in * fan_out),
-                (dense[1], fan_out),
+                (dense[1], k * fan_out),
                 (act[0], fan_out if l < L else 0),
+                (adapters[0], adapted * fan_in),
+                (adapters[1], adapted * fan_out),
             ]
         counts = [count for _, count in self.groups]
         self.offsets = np.asarray(np.cumsum([0, *counts]), dtype=np.int64)
@@ -83,11 +89,18 @@ class TabularLayout:
 
     def network(self, params, code):
         return core.TabularNetwork(
-            params, self.offsets, self.sizes, self.widths, self.first_rows, np.int64(code)
+            params,
+            self.offsets,
+            self.sizes,
+            self.widths,
+            self.first_rows,
+            np.int64(code),
+            np.int64(self.members),
         )
 
     def chunks(self, capacity, dtype, n_chunks=core.TRAIN_CHUNKS):
-        """``n_chunks`` workspaces for ``capacity`` examples a pass each."""
+        """``n_chunks`` workspaces for ``capacity`` examples (per member) a pass each."""
+        capacity = capacity * self.members
         n_num, n_plain, n_emb = (int(w) for w in self.widths)
         sizes = [int(s) for s in self.sizes]
         widest = max(sizes)
@@ -101,8 +114,9 @@ class TabularLayout:
             widest,
             widest,
         ]
-        for n in sizes[1:]:
-            rows += [n] * core.LAYER_SLOTS
+        for n_prev, n in zip(sizes[:-1], sizes[1:]):
+            ensemble = self.members > 1  # BE1's T and G
+            rows += [n, n, n, n, n_prev if ensemble else 0, n if ensemble else 0]
         slots = np.asarray(np.cumsum([0, *(r * capacity for r in rows)]), dtype=np.int64)
         return core.TabularChunks(
             np.zeros((n_chunks, int(slots[-1])), dtype=dtype),
@@ -126,7 +140,9 @@ def initialize(layout, data, code, random_state, dtype):
     of its pre-activation ``W a / sqrt(n^[l-1])`` over the rows, so that it
     starts at unit scale; each bias ``-sum_k lambda_k z_k`` over 5 random
     rows' pre-activations with lambda uniform on the simplex ("he+5": every
-    unit's kink starts inside the data).
+    unit's kink starts inside the data). With k > 1 members (BE1) every
+    member starts with these biases and s = 1, r = 1, except the first
+    layer's r: random signs (TabM's), which makes the members differ.
     """
     params = np.zeros(layout.n_params, dtype=dtype)
     views = layout.views(params)
@@ -150,6 +166,8 @@ def initialize(layout, data, code, random_state, dtype):
         views[base][:] = weights.ravel()
         views[base + 1][:] = 0
         views[base + 2][:] = 1
+        views[base + 3][:] = 1
+        views[base + 4][:] = 1
         Z = np.empty((n, fan_out), dtype=dtype)
         core.predict_rows(data, network, work, np.int64(l), False, Z)
         deviation = Z.astype(np.float64).std(axis=0)
@@ -160,5 +178,9 @@ def initialize(layout, data, code, random_state, dtype):
         rows = random_state.randint(0, n, (HE_PLUS_POINTS, fan_out))
         mix = random_state.exponential(1.0, (HE_PLUS_POINTS, fan_out))
         mix /= mix.sum(axis=0)
-        views[base + 1][:] = -(mix * Z[rows, np.arange(fan_out)]).sum(axis=0)
+        biases = -(mix * Z[rows, np.arange(fan_out)]).sum(axis=0)
+        views[base + 1][:] = np.tile(biases, layout.members)
+    if layout.members > 1:
+        r = views[core.FRONT_TENSORS + 3]
+        r[:] = random_state.choice([-1.0, 1.0], size=r.size)
     return params
