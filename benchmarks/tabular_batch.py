@@ -68,7 +68,7 @@ def main():
     chunks = layout.chunks(512, dtype)
     optimizer = layout.optimizer(dtype)
     schedule = core.TabularSchedule(0.04, 0.15, 0.02, 1e4, (0.9, 0.95, 1e-8), np.int64(1))
-    order = np.arange(n, dtype=np.int64)
+    order = np.arange(n, dtype=np.int64)[np.newaxis, :]  # one member
 
     def F(*shape):
         return np.asfortranarray(rng.randn(*shape).astype(dtype))

@@ -324,6 +324,32 @@ def test_train_and_predict_a_table_with_categories_and_missing_cells(tmp_path):
     assert scipy.sparse.issparse(bundle["model"][0].transform(X))  # one-hot: the sparse path
 
 
+def test_train_model_tabular_and_predict(tmp_path):
+    """--model tabular: a TabularMLPClassifier on the columns as read (categories,
+    missing cells), saved as a skops file that predict loads; an unseen city."""
+    write_csv(tmp_path / "churn.csv", CHURN_HEADER, churn_rows(300, 0))
+    result = fastffnn("train", "churn.csv", "--target", "churn", "--model", "tabular",
+                      "--max-iter", "60", "--out", "churn.skops", cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "TabularMLPClassifier(n_epochs=60)" in result.stdout
+    accuracy = float(result.stdout.split("held-out accuracy: ")[1].split()[0])
+    assert accuracy > 0.8, result.stdout
+    new_rows = churn_rows(40, 1, cities=[*CITIES, "brest"])
+    write_csv(tmp_path / "new.csv", CHURN_HEADER[:-1], [row[:-1] for row in new_rows])
+    result = fastffnn("predict", "churn.skops", "new.csv", "--proba", "--out", "p.csv",
+                      cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    written = np.array(read_rows(tmp_path / "p.csv")[1:], dtype=float)
+    from fastffnn import TabularMLPClassifier, tables
+
+    bundle = model_files.load(tmp_path / "churn.skops")
+    assert isinstance(bundle["model"], TabularMLPClassifier)
+    categorical = ["city", "plan", "postcode"]
+    X = tables.feature_matrix("new.csv", CHURN_HEADER[:-1], [r[:-1] for r in new_rows],
+                              list(range(2, 42)), ["tenure", "monthly"], categorical)  # fmt: skip
+    np.testing.assert_allclose(written, bundle["model"].predict_proba(X), rtol=1e-6)
+
+
 def test_drop_leaves_out_an_identifier(tmp_path):
     rows = [[f"id{k}", *row] for k, row in enumerate(churn_rows(60, 2))]
     write_csv(tmp_path / "ids.csv", ["customer", *CHURN_HEADER], rows)
