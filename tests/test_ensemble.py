@@ -28,7 +28,8 @@ def forward(p):
     T = np.empty((N_PREV, K * M), dtype=dtype, order="F")
     G = np.empty((N, K * M), dtype=dtype, order="F")
     Z = np.empty((N, K * M), dtype=dtype, order="F")
-    ensemble.ensemble_forward(p["W"], p["r"], p["s"], p["b"], p["A_prev"], T, G, Z, SCALE)
+    layer = ensemble.EnsembleLayer(p["W"], p["r"], p["s"], p["b"])
+    ensemble.ensemble_forward(layer, p["A_prev"], T, G, Z, SCALE)
     return T, G, Z
 
 
@@ -39,9 +40,10 @@ def gradients(p, dZ):
     out = dict(W=np.empty((N, N_PREV), dtype, order="F"), r=np.empty((K, N_PREV), dtype),
                s=np.empty((K, N), dtype), b=np.empty((K, N), dtype),
                A_prev=np.empty((N_PREV, K * M), dtype, order="F"))  # fmt: skip
-    ensemble.ensemble_backward(np.asfortranarray(dZ.copy()), p["A_prev"], T, G, p["W"], p["r"],
-                               p["s"], SCALE, out["W"], out["r"], out["s"], out["b"],
-                               out["A_prev"])  # fmt: skip
+    layer = ensemble.EnsembleLayer(p["W"], p["r"], p["s"], p["b"])
+    grads = ensemble.EnsembleLayer(out["W"], out["r"], out["s"], out["b"])
+    ensemble.ensemble_backward(np.asfortranarray(dZ.copy()), p["A_prev"], T, G, layer, grads,
+                               SCALE, out["A_prev"])  # fmt: skip
     return out
 
 
@@ -94,7 +96,8 @@ def test_one_member_with_unit_adapters_is_a_dense_layer():
                A_prev=np.asfortranarray(p["A_prev"][:, :M]))  # fmt: skip
     T = np.empty((N_PREV, M), order="F")
     G, Z = np.empty((N, M), order="F"), np.empty((N, M), order="F")
-    ensemble.ensemble_forward(one["W"], one["r"], one["s"], one["b"], one["A_prev"], T, G, Z, 1.0)
+    layer = ensemble.EnsembleLayer(one["W"], one["r"], one["s"], one["b"])
+    ensemble.ensemble_forward(layer, one["A_prev"], T, G, Z, 1.0)
     np.testing.assert_array_equal(T, one["A_prev"])
     np.testing.assert_array_equal(Z, G + one["b"][0][:, np.newaxis])
     np.testing.assert_allclose(G, one["W"] @ one["A_prev"], rtol=1e-13)

@@ -10,19 +10,26 @@ members' products with W are one GEMM over k m columns. Every sum over
 columns runs in column order within a member.
 """
 
+from collections import namedtuple
+
 import numpy as np
 
 from fastffnn._jit import serial
 
+#: One BE1 layer's tensors, or their gradients: ``W`` (n, n_prev) shared,
+#: ``r`` (k, n_prev), ``s`` (k, n), ``b`` (k, n) per member.
+EnsembleLayer = namedtuple("EnsembleLayer", ["W", "r", "s", "b"])
+
 
 @serial
-def ensemble_forward(W, r, s, b, A_prev, T, G, Z, scale):
+def ensemble_forward(layer, A_prev, T, G, Z, scale):
     """BE1: ``T_i = A_i * r_i``, ``G = scale W T``, ``Z_i = G_i * s_i + b_i``
     (``scale`` 1, or N1's ``1 / sqrt(n_prev)``).
 
-    W: (n, n_prev); r: (k, n_prev); s, b: (k, n); A_prev, T: (n_prev, k m);
-    G, Z: (n, k m); T and G are kept for the backward pass.
+    layer: an ``EnsembleLayer``; A_prev, T: (n_prev, k m); G, Z: (n, k m);
+    T and G are kept for the backward pass.
     """
+    W, r, s, b = layer
     n_prev, columns = A_prev.shape
     k = r.shape[0]
     m = columns // k
@@ -44,15 +51,17 @@ def ensemble_forward(W, r, s, b, A_prev, T, G, Z, scale):
 
 
 @serial
-def ensemble_backward(dZ, A_prev, T, G, W, r, s, scale, dW, dr, ds, db, dA_prev):
+def ensemble_backward(dZ, A_prev, T, G, layer, grads, scale, dA_prev):
     """BE1's gradients from ``dZ`` (n, k m), after ``ensemble_forward`` with
     the same ``scale``: ``db_i = sum_c dZ_i``, ``ds_i = sum_c dZ_i * G_i``,
     ``dG_i = scale dZ_i * s_i`` (in place in dZ), ``dW = dG T^T``, ``dT = W^T dG``,
     ``dr_i = sum_c dT_i * A_i``, ``dA_i = dT_i * r_i`` (into dA_prev).
 
-    Shapes as ``ensemble_forward``; dW: (n, n_prev); dr: (k, n_prev);
-    ds, db: (k, n); dA_prev: (n_prev, k m); all overwritten.
+    Shapes as ``ensemble_forward``; ``grads``: an ``EnsembleLayer`` of the
+    gradients, and dA_prev (n_prev, k m), all overwritten.
     """
+    W, r, s, _ = layer
+    dW, dr, ds, db = grads
     n, columns = dZ.shape
     k = r.shape[0]
     m = columns // k

@@ -45,7 +45,12 @@ from numba import prange
 
 from fastffnn._jit import kernel, serial
 from fastffnn.kernels.dropout import apply_dropout, layer_key, scale_entries, step_key
-from fastffnn.kernels.ensemble import ensemble_backward, ensemble_forward, member_mean
+from fastffnn.kernels.ensemble import (
+    EnsembleLayer,
+    ensemble_backward,
+    ensemble_forward,
+    member_mean,
+)
 from fastffnn.kernels.tabular import (
     EMBEDDING_SIZE,
     PBLD_FREQUENCIES,
@@ -78,6 +83,9 @@ TabularSchedule = namedtuple(
     "TabularSchedule", ["learning_rate", "dropout", "decay", "total_steps", "betas", "seed"]
 )
 TabularOptimizer = namedtuple("TabularOptimizer", ["moments", "blocks", "factors"])
+#: One step's D1 ``rates`` (L - 1,) and ``key``, and each member's
+#: ``weight_totals`` (k,): the batch's ``sum s`` (R2).
+TabularStep = namedtuple("TabularStep", ["rates", "key", "weight_totals"])
 
 #: Tensors before the dense layers, and per dense layer (W, b, A12's mixing,
 #: BE1's r and s).
@@ -175,7 +183,9 @@ def forward(numeric, plain, codes, network, work, m, rates, ids, key, stop):
         if network.members > 1:
             T = slot(work, FIRST_LAYER + LAYER_SLOTS * (l - 1) + 4, sizes[l - 1], m)
             G = slot(work, FIRST_LAYER + LAYER_SLOTS * (l - 1) + 5, sizes[l], m)
-            ensemble_forward(W, r, s, b, A_prev, T, G, Z, 1.0 / np.sqrt(sizes[l - 1]))
+            ensemble_forward(
+                EnsembleLayer(W, r, s, b), A_prev, T, G, Z, 1.0 / np.sqrt(sizes[l - 1])
+            )
         else:
             ntk_forward(W, b[0], A_prev, Z)
         if l == stop:
@@ -199,7 +209,7 @@ def backward(numeric, codes, network, work, m, rates, dZ_out):
     L = sizes.size - 1
     dZ = dZ_out
     for l in range(L, 0, -1):
-        W, _, _, r, s = dense_parameters(params, network, l)
+        W, b, _, r, s = dense_parameters(params, network, l)
         dW, db, _, dr, ds = dense_parameters(grads, network, l)
         if l > 1:
             A_prev = slot(work, FIRST_LAYER + LAYER_SLOTS * (l - 2) + 1, sizes[l - 1], m)
@@ -211,7 +221,14 @@ def backward(numeric, codes, network, work, m, rates, dZ_out):
             T = slot(work, FIRST_LAYER + LAYER_SLOTS * (l - 1) + 4, sizes[l - 1], m)
             G = slot(work, FIRST_LAYER + LAYER_SLOTS * (l - 1) + 5, sizes[l], m)
             ensemble_backward(
-                dZ, A_prev, T, G, W, r, s, 1.0 / np.sqrt(sizes[l - 1]), dW, dr, ds, db, dA_prev
+                dZ,
+                A_prev,
+                T,
+                G,
+                EnsembleLayer(W, r, s, b),
+                EnsembleLayer(dW, dr, ds, db),
+                1.0 / np.sqrt(sizes[l - 1]),
+                dA_prev,
             )
         else:
             ntk_backward(dZ, A_prev, W, dW, db[0], dA_prev)
@@ -282,15 +299,14 @@ def chunk_work(chunks, c):
 
 
 @serial
-def chunk_gradient(
-    data, network, chunks, c, order, start, m, rates, key, weight_totals, classification
-):
+def chunk_gradient(data, network, chunks, c, order, start, m, step, classification):
     """Forward with D1, the seed and backward over each member's examples
     ``order[i, start:start + m]`` on chunk c's workspace; its gradient (a share
     of the batch's) into ``chunks.grads[c]``; returns the examples' weighted
-    cost. One member: weights ``s`` over the batch's ``weight_totals[0]``;
-    k members: ``s / (k weight_totals[i])``, so that the cost is the mean of
-    the members' (BE1). m may be 0."""
+    cost. ``step``: a ``TabularStep``. One member: weights ``s`` over the
+    batch's ``weight_totals[0]``; k members: ``s / (k weight_totals[i])``, so
+    that the cost is the mean of the members' (BE1). m may be 0."""
+    rates, key, weight_totals = step
     work = chunk_work(chunks, c)
     if m == 0:
         for p in range(work.grads.size):
@@ -321,9 +337,7 @@ def chunk_gradient(
 
 
 @kernel
-def chunked_gradients(
-    data, network, chunks, order, start, m, rates, key, weight_totals, classification
-):
+def chunked_gradients(data, network, chunks, order, start, m, step, classification):
     """``chunk_gradient`` of a batch's m examples per member cut into
     C = ``chunks.grads.shape[0]`` fixed chunks, one thread each (BLAS on one
     thread); returns the batch's weighted cost, added in chunk order. The cut
@@ -331,6 +345,8 @@ def chunked_gradients(
     n_chunks = chunks.grads.shape[0]
     size = (m + n_chunks - 1) // n_chunks
     losses = np.zeros(n_chunks)
+    # a parallel loop's body takes flat tuples: the step is put together again there
+    rates, key, weight_totals = step
     for c in prange(n_chunks):
         first = min(c * size, m)
         last = min(first + size, m)
@@ -342,9 +358,7 @@ def chunked_gradients(
             order,
             start + first,
             last - first,
-            rates,
-            key,
-            weight_totals,
+            TabularStep(rates, key, weight_totals),
             classification,
         )
     total = 0.0
@@ -386,7 +400,14 @@ def train_epoch(
             weight_totals[i] = weight_total
         key = step_key(schedule.seed, step)
         loss = chunked_gradients(
-            data, network, chunks, order, start, m, rates, key, weight_totals, classification
+            data,
+            network,
+            chunks,
+            order,
+            start,
+            m,
+            TabularStep(rates, key, weight_totals),
+            classification,
         )
         total += loss / float(weight_totals[0]) if k == 1 else loss
         optimizer_step(
