@@ -387,14 +387,21 @@ class TabularMLPClassifier(ClassifierMixin, BaseTabularMLP):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
+        The labels.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Columns of X in fit.
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Defined when X has column names.
     best_epoch_ : int
         The kept epoch (1-based).
-    loss_curve_, validation_scores_ : list of float
-        Each epoch's mean training loss and validation score.
+    best_validation_score_ : float
+        Its validation error (or ``scoring``'s score).
+    loss_curve_ : list of float
+        Each epoch's mean training loss.
+    validation_scores_ : list of float
+        Each epoch's validation error (or ``scoring``'s score).
     n_iter_ : int
+        Epochs trained.
     """
 
     _parameter_constraints: dict = {
@@ -502,8 +509,20 @@ class TabularMLPRegressor(RegressorMixin, BaseTabularMLP):
 
     Attributes
     ----------
-    n_features_in_, feature_names_in_, best_epoch_, loss_curve_, validation_scores_, n_iter_
-        As the classifier's.
+    n_features_in_ : int
+        Columns of X in fit.
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
+        Defined when X has column names.
+    best_epoch_ : int
+        The kept epoch (1-based).
+    best_validation_score_ : float
+        Its validation error (or ``scoring``'s score).
+    loss_curve_ : list of float
+        Each epoch's mean training loss.
+    validation_scores_ : list of float
+        Each epoch's validation error (or ``scoring``'s score).
+    n_iter_ : int
+        Epochs trained.
     """
 
     _default_learning_rate = 0.2
