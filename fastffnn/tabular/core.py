@@ -44,6 +44,7 @@ import numpy as np
 from numba import prange
 
 from fastffnn._jit import kernel, serial
+from fastffnn.kernels.activations import softmax_forward
 from fastffnn.kernels.dropout import apply_dropout, layer_key, scale_entries, step_key
 from fastffnn.kernels.ensemble import (
     EnsembleLayer,
@@ -434,20 +435,6 @@ def optimizer_step(params, grads, optimizer, rate, decay, t, betas):
 
 
 @serial
-def _softmax_columns(Z):
-    """Each column of Z (K, m) replaced by its softmax."""
-    for i in range(Z.shape[1]):
-        top = Z[0, i]
-        for k in range(1, Z.shape[0]):
-            top = max(top, Z[k, i])
-        norm = Z.dtype.type(0)
-        for k in range(Z.shape[0]):
-            norm += np.exp(Z[k, i] - top)
-        for k in range(Z.shape[0]):
-            Z[k, i] = np.exp(Z[k, i] - top) / norm
-
-
-@serial
 def _predict_block(data, network, work, start, stop_row, stop, softmax, out):
     """``predict_rows`` for rows ``start:stop_row``: read in place for one
     member, gathered once per member for k (every member sees every row)."""
@@ -477,7 +464,7 @@ def _predict_block(data, network, work, start, stop_row, stop, softmax, out):
         numeric, plain, codes, _, ids = _gather(data, work, order, start, m)
         Z = forward(numeric, plain, codes, network, work, k * m, no_rates, ids, key, stop)
     if softmax:
-        _softmax_columns(Z)
+        softmax_forward(Z, Z)  # A4, in place
     if k == 1:
         for i in range(m):
             for j in range(Z.shape[0]):
