@@ -1,8 +1,8 @@
 """Kernels of the tabular recipe's layer kinds (MATH.md P1-S3, docs/math.md):
 PBLD numeric embeddings (E2), categorical embeddings (E1), the front scale
 (S2), NTK-parametrized dense layers (N1), parametric activations (A12), the
-smoothed softmax and squared-error seeds, the S3 schedules and Adam with
-per-parameter learning-rate and decay factors (W2).
+smoothed softmax and squared-error seeds, the S3 schedules and W2 + Adam
+with each tensor's learning-rate and decay factors.
 
 Arrays are (units, examples) in Fortran order, as everywhere in
 ``fastffnn.kernels``; every sum over examples runs in example order, so
@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from fastffnn._jit import serial
-from fastffnn.kernels.activations import MISH, SELU
+from fastffnn.kernels.activations import SELU
 from fastffnn.kernels.elementary import fast_exp
 from fastffnn.registry import SELU_ALPHA, SELU_LAMBDA
 
@@ -173,10 +173,6 @@ def ntk_backward(dZ, A_prev, W, dW, db, dA_prev):
     np.dot(A_prev, dZ.T, dW.T)
     if dA_prev.shape[0] > 0:
         np.dot(dZ.T, W, dA_prev.T)
-
-
-#: The activations A12 mixes with the identity.
-PARAMETRIC_CODES = (SELU, MISH)
 
 
 @serial
